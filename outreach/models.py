@@ -1,0 +1,258 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from loans.choices import Channel, choices_check
+from loans.models import Borrower, Opportunity, Organization
+from loans.tenancy import TenantQuerySet
+
+
+class Sequence(models.Model):
+    """An outreach plan: steps sent on day offsets after enrollment, from the loan officer."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sequences")
+    name = models.CharField(max_length=120)
+    is_default = models.BooleanField(default=False, help_text="Used for automatic enrollment.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="%(app_label)s_%(class)s_unique_name"),
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(is_default=True), name="%(app_label)s_%(class)s_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SequenceStep(models.Model):
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    day_offset = models.PositiveSmallIntegerField(help_text="Day 1 = the day of enrollment.")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    subject_template = models.CharField(max_length=200, blank=True, help_text="Email only. Django template syntax.")
+    body_template = models.TextField(help_text="Django template syntax; tokens are listed in the help below.")
+
+    class Meta:
+        ordering = ["sequence", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["sequence", "position"], name="%(app_label)s_%(class)s_unique_position"),
+            choices_check("channel", Channel, "%(app_label)s_%(class)s_channel_valid"),
+            models.CheckConstraint(condition=Q(day_offset__gte=1), name="%(app_label)s_%(class)s_day_offset_min"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Day {self.day_offset} {self.get_channel_display()}"
+
+
+class EnrollmentQuerySet(TenantQuerySet):
+    branch_path = "opportunity__branch"
+    officer_path = "opportunity__loan_officer"
+
+
+class EnrollmentStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    STOPPED = "stopped", "Stopped"
+    COMPLETED = "completed", "Completed"
+
+
+class EnrollmentStopReason(models.TextChoices):
+    REPLIED = "replied", "Borrower replied"
+    CLICKED = "clicked", "Borrower clicked the scheduling link"
+    BOOKED = "booked", "Borrower booked a call"
+    APPLICATION = "application", "Refinance initiated"
+    OPTED_OUT = "opted_out", "Borrower opted out"
+    MANUAL = "manual", "Stopped by the loan officer"
+    CLOSED = "closed", "Opportunity closed"
+
+
+class Enrollment(models.Model):
+    """One borrower's run through a sequence for one opportunity."""
+
+    Status = EnrollmentStatus
+    StopReason = EnrollmentStopReason
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="enrollments")
+    sequence = models.ForeignKey(Sequence, on_delete=models.PROTECT, related_name="enrollments")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    stop_reason = models.CharField(max_length=12, choices=StopReason.choices, blank=True)
+    enrolled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    started_at = models.DateTimeField()
+    paused_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EnrollmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            choices_check("status", EnrollmentStatus, "%(app_label)s_%(class)s_status_valid"),
+            models.UniqueConstraint(
+                fields=["opportunity"],
+                condition=Q(status__in=["active", "paused"]),
+                name="%(app_label)s_%(class)s_one_running_per_opportunity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sequence} for opportunity {self.opportunity_id} ({self.get_status_display()})"
+
+
+class MessageQuerySet(TenantQuerySet):
+    branch_path = "opportunity__branch"
+    officer_path = "opportunity__loan_officer"
+
+
+class MessageStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending (claimed)"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    SUPPRESSED = "suppressed", "Not sent (consent, opt-out or undeliverable)"
+
+
+class Message(models.Model):
+    """The outbox: one row per (enrollment, step), claimed by the dispatcher before it is sent."""
+
+    Status = MessageStatus
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="messages")
+    step = models.ForeignKey(SequenceStep, on_delete=models.PROTECT, related_name="messages")
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="messages")
+    borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, related_name="messages")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    due_at = models.DateTimeField(help_text="Not before; the dispatcher also waits for the borrower's send window.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=36, blank=True)
+    to_address = models.CharField(max_length=254, blank=True)
+    from_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=250, blank=True)
+    body = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=100, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        constraints = [
+            # The send key: a step is sent at most once per enrollment.
+            models.UniqueConstraint(fields=["enrollment", "step"], name="%(app_label)s_%(class)s_one_per_step"),
+            choices_check("status", MessageStatus, "%(app_label)s_%(class)s_status_valid"),
+            choices_check("channel", Channel, "%(app_label)s_%(class)s_channel_valid"),
+        ]
+        indexes = [
+            # dispatch_outreach: due rows waiting to be claimed.
+            models.Index(fields=["due_at"], condition=Q(status="scheduled"), name="outreach_msg_due_idx"),
+            # Webhooks: find the message a provider event is about.
+            models.Index(fields=["provider_message_id"], name="outreach_msg_provider_id_idx"),
+            # Reports: sends per channel over a period.
+            models.Index(fields=["organization", "channel", "sent_at"], name="outreach_msg_report_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.to_address or self.borrower_id} ({self.get_status_display()})"
+
+
+class WebhookEventProvider(models.TextChoices):
+    ANYMAIL = "anymail", "Email (anymail)"
+    TWILIO = "twilio", "Twilio"
+
+
+class WebhookEvent(models.Model):
+    """Every provider callback, stored before it is processed and deduplicated on its event id."""
+
+    Provider = WebhookEventProvider
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    kind = models.CharField(max_length=40, help_text="tracking event type, inbound, sms-status, sms-inbound")
+    event_id = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="%(app_label)s_%(class)s_unique_event"),
+            choices_check("provider", WebhookEventProvider, "%(app_label)s_%(class)s_provider_valid"),
+        ]
+        indexes = [
+            # Reprocessing: events stored but not yet processed.
+            models.Index(fields=["received_at"], condition=Q(processed_at__isnull=True), name="outreach_wh_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.kind} {self.event_id}"
+
+
+class LocalSms(models.Model):
+    """What the local SMS backend 'sent' (the embedded default instead of Twilio)."""
+
+    sid = models.CharField(max_length=40, unique=True)
+    to = models.CharField(max_length=16)
+    from_number = models.CharField(max_length=16, blank=True)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "local SMS"
+        verbose_name_plural = "local SMS outbox"
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.body[:40]}"
+
+
+class BookingRequestQuerySet(TenantQuerySet):
+    branch_path = "opportunity__branch"
+    officer_path = "opportunity__loan_officer"
+
+
+class BookingRequestWindow(models.TextChoices):
+    MORNING = "morning", "Morning (8–12)"
+    AFTERNOON = "afternoon", "Afternoon (12–5)"
+    EVENING = "evening", "Evening (5–8)"
+
+
+class BookingRequest(models.Model):
+    """A borrower's "book a call" request from their personal page."""
+
+    Window = BookingRequestWindow
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="bookings")
+    phone = models.CharField(max_length=20)
+    preferred_windows = models.JSONField(default=list)
+    preferred_date = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BookingRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Call request for opportunity {self.opportunity_id}"

@@ -1,0 +1,32 @@
+"""The one place money and rates are rounded.
+
+Money is ``Decimal`` in dollars with cents, rounded ROUND_HALF_UP exactly once, here.
+Rates are percent (6.5 means 6.5 %) with three decimals.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+RATE_PLACES = Decimal("0.001")
+ZERO = Decimal("0.00")
+
+
+def to_decimal(value: Decimal | int | str | float) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        # floats only ever arrive from formulas on floats (x*); go through repr to avoid binary noise
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def money(value: Decimal | int | str | float) -> Decimal:
+    """Round an amount to cents, half up."""
+    return to_decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def rate(value: Decimal | int | str | float) -> Decimal:
+    """Round a percent rate to three decimals, half up."""
+    return to_decimal(value).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)

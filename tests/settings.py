@@ -1,0 +1,27 @@
+"""Test overrides on top of the one settings module (selected in pyproject's pytest config)."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+
+from refiapp.settings import *  # noqa: E402,F403
+from refiapp.settings import Q_CLUSTER  # noqa: E402
+
+DEBUG = False
+SECURE_SSL_REDIRECT = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+SMS_BACKEND = "local"
+PUBLIC_BASE_URL = "https://refi.example.test"
+ANYMAIL = {"WEBHOOK_SECRET": "hook-user:hook-password"}
+TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
+TWILIO_AUTH_TOKEN = "test-twilio-auth-token"
+TWILIO_FROM_NUMBER = "+15005550006"
+FRED_API_KEY = ""
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+MEDIA_ROOT = "/tmp/refiapp-test-media"
