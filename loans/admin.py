@@ -65,7 +65,15 @@ class LoanOfficerAdmin(TenantAdmin):
 
 @admin.register(Borrower)
 class BorrowerAdmin(TenantAdmin):
-    list_display = ["__str__", "email", "mobile_phone", "mailing_state", "email_consent", "sms_consent", "do_not_contact"]
+    list_display = [
+        "__str__",
+        "email",
+        "mobile_phone",
+        "mailing_state",
+        "email_consent",
+        "sms_consent",
+        "do_not_contact",
+    ]
     list_filter = ["email_consent", "sms_consent", "do_not_contact", "mailing_state"]
     search_fields = ["first_name", "last_name", "email", "mobile_phone"]
     readonly_fields = ["created_at", "updated_at"]
@@ -89,8 +97,16 @@ class ConsentEventAdmin(TenantAdmin):
 @admin.register(LoanProduct)
 class LoanProductAdmin(TenantAdmin):
     list_display = [
-        "code", "name", "product_type", "term_months", "rate_type", "max_ltv_rate_term", "max_ltv_cash_out",
-        "min_credit_score", "max_dti", "is_active",
+        "code",
+        "name",
+        "product_type",
+        "term_months",
+        "rate_type",
+        "max_ltv_rate_term",
+        "max_ltv_cash_out",
+        "min_credit_score",
+        "max_dti",
+        "is_active",
     ]
     list_filter = ["product_type", "rate_type", "is_active"]
     search_fields = ["code", "name"]
@@ -99,8 +115,16 @@ class LoanProductAdmin(TenantAdmin):
 @admin.register(Loan)
 class LoanAdmin(TenantAdmin):
     list_display = [
-        "loan_number", "borrower", "loan_officer", "branch", "product_type", "note_rate", "original_amount",
-        "current_upb", "note_date", "status",
+        "loan_number",
+        "borrower",
+        "loan_officer",
+        "branch",
+        "product_type",
+        "note_rate",
+        "original_amount",
+        "current_upb",
+        "note_date",
+        "status",
     ]
     list_filter = ["status", "product_type", "amortization", "purpose", "branch"]
     list_select_related = ["borrower", "loan_officer", "branch"]
@@ -113,8 +137,16 @@ class LoanAdmin(TenantAdmin):
 @admin.register(LoanImport)
 class LoanImportAdmin(TenantAdmin):
     list_display = [
-        "created_at", "filename", "format", "status", "total_rows", "created_count", "updated_count",
-        "unchanged_count", "rejected_count", "uploaded_by",
+        "created_at",
+        "filename",
+        "format",
+        "status",
+        "total_rows",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "rejected_count",
+        "uploaded_by",
     ]
     list_filter = ["status", "format"]
     readonly_fields = [f.name for f in LoanImport._meta.fields]
@@ -133,7 +165,16 @@ class ThresholdRuleAdmin(TenantAdmin):
 @admin.register(MatchRun)
 class MatchRunAdmin(TenantAdmin):
     list_display = [
-        "started_at", "as_of", "status", "trigger", "rule", "considered", "matched", "created", "updated", "expired",
+        "started_at",
+        "as_of",
+        "status",
+        "trigger",
+        "rule",
+        "considered",
+        "matched",
+        "created",
+        "updated",
+        "expired",
         "duration_ms",
     ]
     list_filter = ["status", "trigger"]
@@ -146,8 +187,16 @@ class MatchRunAdmin(TenantAdmin):
 @admin.register(Opportunity)
 class OpportunityAdmin(TenantAdmin):
     list_display = [
-        "loan", "borrower", "loan_officer", "stage", "qualifies", "spread", "monthly_savings",
-        "total_interest_savings", "break_even_months", "last_matched_at",
+        "loan",
+        "borrower",
+        "loan_officer",
+        "stage",
+        "qualifies",
+        "spread",
+        "monthly_savings",
+        "total_interest_savings",
+        "break_even_months",
+        "last_matched_at",
     ]
     list_filter = ["stage", "qualifies", "product_type", "branch"]
     list_select_related = ["loan", "borrower", "loan_officer"]

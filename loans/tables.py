@@ -17,8 +17,18 @@ class LoanTable(BaseTable):
     class Meta(BaseTable.Meta):
         model = Loan
         fields = [
-            "loan_number", "borrower", "loan_officer", "branch", "product_type", "amortization", "note_rate",
-            "original_amount", "current_upb", "term_months", "note_date", "status",
+            "loan_number",
+            "borrower",
+            "loan_officer",
+            "branch",
+            "product_type",
+            "amortization",
+            "note_rate",
+            "original_amount",
+            "current_upb",
+            "term_months",
+            "note_date",
+            "status",
         ]
         order_by = ("loan_number",)
 

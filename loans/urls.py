@@ -1,10 +1,10 @@
 from django.urls import path
 
-from loans import views
+from loans.views import portfolio
 
 app_name = "loans"
 
 urlpatterns = [
-    path("loans/", views.LoanListView.as_view(), name="loan_list"),
-    path("loans/<int:pk>/", views.LoanDetailView.as_view(), name="loan_detail"),
+    path("loans/", portfolio.LoanListView.as_view(), name="loan_list"),
+    path("loans/<int:pk>/", portfolio.LoanDetailView.as_view(), name="loan_detail"),
 ]

@@ -200,7 +200,9 @@ class WebhookEvent(models.Model):
         ]
         indexes = [
             # Reprocessing: events stored but not yet processed.
-            models.Index(fields=["received_at"], condition=Q(processed_at__isnull=True), name="outreach_wh_pending_idx"),
+            models.Index(
+                fields=["received_at"], condition=Q(processed_at__isnull=True), name="outreach_wh_pending_idx"
+            ),
         ]
 
     def __str__(self) -> str:

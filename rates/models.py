@@ -35,7 +35,11 @@ class RateSeries(models.Model):
 
     Source = RateSeriesSource
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="rate_series",
+        Organization,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="rate_series",
         help_text="Empty for public market series shared by every organization.",
     )
     code = models.CharField(max_length=40, help_text="FRED series id (e.g. OBMMIC30YF) or the rate sheet's name.")
@@ -54,7 +58,9 @@ class RateSeries(models.Model):
         constraints = [
             choices_check("source", RateSeriesSource, "%(app_label)s_%(class)s_source_valid"),
             models.UniqueConstraint(
-                fields=["code"], condition=Q(organization__isnull=True), name="%(app_label)s_%(class)s_unique_public_code"
+                fields=["code"],
+                condition=Q(organization__isnull=True),
+                name="%(app_label)s_%(class)s_unique_public_code",
             ),
             models.UniqueConstraint(
                 fields=["organization", "code"],
@@ -119,7 +125,11 @@ class SeriesMapping(models.Model):
     term_months = models.PositiveSmallIntegerField(help_text="360 for 30-year, 180 for 15-year products.")
     series = models.ForeignKey(RateSeries, on_delete=models.PROTECT, related_name="mappings")
     fallback_series = models.ForeignKey(
-        RateSeries, on_delete=models.PROTECT, null=True, blank=True, related_name="fallback_mappings",
+        RateSeries,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fallback_mappings",
         help_text="Used when the main series has no observation (PMMS by default).",
     )
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from loans import views as loan_views
+from loans.views import portfolio as loan_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -216,8 +216,7 @@ class MatchRunFactory(factory.django.DjangoModelFactory):
 
 
 class OpportunityFactory(factory.django.DjangoModelFactory):
-    """Numbers consistent with LoanFactory's loan matched at 6.125 % (not recomputed: tests of the
-    match compute their own)."""
+    """The numbers loans.finance gives for LoanFactory's loan on 2026-11-22 at 6.125 %."""
 
     class Meta:
         model = Opportunity
@@ -239,14 +238,14 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     threshold = Decimal("0.625")
     optimal_threshold = Decimal("1.020")
     remaining_months = 324
-    current_balance = Decimal("389123.45")
+    current_balance = Decimal("387493.18")
     current_payment = Decimal("2728.71")
-    new_payment = Decimal("2436.90")
-    monthly_savings = Decimal("291.81")
-    total_interest_savings = Decimal("94546.44")
-    closing_costs = Decimal("5391.23")
-    break_even_months = 19
-    net_benefit = Decimal("89155.21")
+    new_payment = Decimal("2448.23")
+    monthly_savings = Decimal("280.48")
+    total_interest_savings = Decimal("90875.52")
+    closing_costs = Decimal("5374.93")
+    break_even_months = 20
+    net_benefit = Decimal("85500.59")
 
 
 class ActivityFactory(factory.django.DjangoModelFactory):

@@ -51,14 +51,18 @@ class Activity(models.Model):
     Kind = ActivityKind
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, null=True, blank=True, related_name="activities")
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
     borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, null=True, blank=True, related_name="activities")
     kind = models.CharField(max_length=24, choices=Kind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
     message = models.ForeignKey(
         "outreach.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="activities"
     )
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     from_stage = models.CharField(max_length=12, blank=True)
     to_stage = models.CharField(max_length=12, blank=True)
     body = models.TextField(blank=True)

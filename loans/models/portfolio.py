@@ -82,7 +82,10 @@ class Borrower(models.Model):
             return False
         if channel == Channel.EMAIL:
             return bool(
-                self.email and self.email_consent and not self.email_opted_out_at and not self.email_undeliverable_reason
+                self.email
+                and self.email_consent
+                and not self.email_opted_out_at
+                and not self.email_undeliverable_reason
             )
         return bool(
             self.mobile_phone and self.sms_consent and not self.sms_opted_out_at and not self.sms_undeliverable_reason
@@ -215,7 +218,9 @@ class Loan(models.Model):
     co_borrower = models.ForeignKey(
         Borrower, on_delete=models.SET_NULL, null=True, blank=True, related_name="co_borrowed_loans"
     )
-    loan_officer = models.ForeignKey(LoanOfficer, on_delete=models.SET_NULL, null=True, blank=True, related_name="loans")
+    loan_officer = models.ForeignKey(
+        LoanOfficer, on_delete=models.SET_NULL, null=True, blank=True, related_name="loans"
+    )
     branch = models.ForeignKey(Branch, on_delete=models.SET_NULL, null=True, blank=True, related_name="loans")
     product_type = models.CharField(max_length=12, choices=ProductType.choices)
     amortization = models.CharField(max_length=5, choices=Amortization.choices, default=Amortization.FIXED)
@@ -252,7 +257,9 @@ class Loan(models.Model):
     class Meta:
         ordering = ["loan_number"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "loan_number"], name="%(app_label)s_%(class)s_unique_number"),
+            models.UniqueConstraint(
+                fields=["organization", "loan_number"], name="%(app_label)s_%(class)s_unique_number"
+            ),
             choices_check("product_type", ProductType, "%(app_label)s_%(class)s_product_type_valid"),
             choices_check("amortization", Amortization, "%(app_label)s_%(class)s_amortization_valid"),
             choices_check("purpose", LoanPurpose, "%(app_label)s_%(class)s_purpose_valid"),
@@ -268,7 +275,8 @@ class Loan(models.Model):
                 condition=Q(term_months__gte=12, term_months__lte=480), name="%(app_label)s_%(class)s_term_range"
             ),
             models.CheckConstraint(
-                condition=Q(current_upb__isnull=True) | Q(current_upb__gte=0), name="%(app_label)s_%(class)s_upb_non_negative"
+                condition=Q(current_upb__isnull=True) | Q(current_upb__gte=0),
+                name="%(app_label)s_%(class)s_upb_non_negative",
             ),
             models.CheckConstraint(
                 condition=Q(property_value__isnull=True) | Q(property_value__gt=0),

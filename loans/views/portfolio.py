@@ -12,9 +12,9 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from loans import selectors
 from loans.filters import LoanFilterSet
 from loans.models import Loan
+from loans.selectors import portfolio as selectors
 from loans.tables import LoanTable
 from loans.tenancy import get_visible_or_404, profile_for
 

@@ -1,0 +1,91 @@
+"""Writes on opportunities: stage changes, notes and the timeline (Activity)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from loans.models import Activity, Opportunity
+
+
+class StageChangeError(ValueError):
+    pass
+
+
+def activity_record(
+    *,
+    opportunity: Opportunity,
+    kind: str,
+    actor: Any = None,
+    channel: str = "",
+    message: Any = None,
+    body: str = "",
+    data: dict[str, Any] | None = None,
+    from_stage: str = "",
+    to_stage: str = "",
+    occurred_at: Any = None,
+) -> Activity:
+    """Append one entry to an opportunity's timeline."""
+    activity = Activity(
+        organization_id=opportunity.organization_id,
+        opportunity=opportunity,
+        borrower_id=opportunity.borrower_id,
+        kind=kind,
+        channel=channel,
+        message=message,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        body=body,
+        data=data or {},
+        from_stage=from_stage,
+        to_stage=to_stage,
+        occurred_at=occurred_at or timezone.now(),
+    )
+    activity.full_clean(exclude=["message", "opportunity", "borrower", "organization", "actor"])
+    activity.save()
+    return activity
+
+
+@transaction.atomic
+def opportunity_change_stage(
+    *, opportunity: Opportunity, stage: str, actor: Any = None, note: str = "", source: str = "user"
+) -> Opportunity:
+    """Move an opportunity to ``stage`` and log who did it. Moving to the current stage changes nothing.
+
+    Reopening a closed opportunity (won/lost/archived → an open stage) is refused when the loan already has
+    another open opportunity (the database allows one open opportunity per loan).
+    """
+    if stage not in Opportunity.Stage.values:
+        raise StageChangeError(f"Unknown stage {stage!r}.")
+    locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    if locked.stage == stage:
+        return locked
+    if stage in Opportunity.OPEN_STAGES and not locked.is_open:
+        if Opportunity.objects.open().filter(loan_id=locked.loan_id).exclude(pk=locked.pk).exists():
+            raise StageChangeError("This loan already has another open opportunity.")
+    previous = locked.stage
+    now = timezone.now()
+    locked.stage = stage
+    locked.stage_changed_at = now
+    locked.full_clean()
+    locked.save(update_fields=["stage", "stage_changed_at", "updated_at"])
+    activity_record(
+        opportunity=locked,
+        kind=Activity.Kind.STAGE_CHANGE,
+        actor=actor,
+        from_stage=previous,
+        to_stage=stage,
+        body=note,
+        data={"source": source},
+        occurred_at=now,
+    )
+    opportunity.stage, opportunity.stage_changed_at = locked.stage, locked.stage_changed_at
+    return locked
+
+
+def opportunity_add_note(*, opportunity: Opportunity, body: str, actor: Any) -> Activity:
+    body = body.strip()
+    if not body:
+        raise ValueError("A note cannot be empty.")
+    return activity_record(opportunity=opportunity, kind=Activity.Kind.NOTE, actor=actor, body=body)
