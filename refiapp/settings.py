@@ -61,6 +61,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "refiapp.context_processors.workspace",
+                "rates.context_processors.rate_staleness",
             ],
         },
     },
