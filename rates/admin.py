@@ -40,15 +40,21 @@ class TenantConstraintForm(forms.ModelForm):
     constraints are checked by the form (a clear error) instead of failing in the database."""
 
     tenant_organization_id: int | None = None
+    constraint_messages: dict[str, str] = {
+        "rates_rateseries_unique_org_code": "Your organization already has a series with this code.",
+    }
 
     def _post_clean(self) -> None:
         super()._post_clean()
-        if self.tenant_organization_id and not self.instance.organization_id:
-            self.instance.organization_id = self.tenant_organization_id
+        if not self.tenant_organization_id or self.instance.organization_id:
+            return
+        self.instance.organization_id = self.tenant_organization_id
+        for constraint in self.instance._meta.constraints:
             try:
-                self.instance.validate_constraints()
+                constraint.validate(type(self.instance), self.instance)
             except ValidationError as exc:
-                self._update_errors(exc)
+                message = self.constraint_messages.get(constraint.name)
+                self._update_errors(ValidationError(message) if message else exc)
 
 
 class TenantConstraintAdmin(TenantAdmin):
@@ -144,9 +150,11 @@ class RateObservationAdmin(TenantAdmin):
         return readonly + ["series", "date"] if obj else readonly
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "series" and not request.user.is_superuser:
-            kwargs["queryset"] = RateSeries.objects.filter(organization_id=_org_id(request))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "series" and not request.user.is_superuser and field is not None:
+            # managers write only to their organization's own series (TenantAdmin would also offer public ones)
+            field.queryset = RateSeries.objects.filter(organization_id=_org_id(request))
+        return field
 
     def has_change_permission(self, request: HttpRequest, obj: RateObservation | None = None) -> bool:
         return _own(request, obj) and super().has_change_permission(request, obj)

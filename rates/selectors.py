@@ -18,6 +18,7 @@ from loans.models import Loan, Organization
 from loans.selectors.thresholds import Band, threshold_bands
 from rates.defaults import term_bucket
 from rates.models import RateFetch, RateObservation, RateSeries, SeriesMapping
+from refiapp.money import rate as round_rate
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ def latest_observations(*, series_ids: set[int], as_of: dt.date) -> dict[int, tu
         )
         .values_list("pk", "latest_date", "latest_rate")
     )
-    return {pk: (date, rate) for pk, date, rate in rows if date is not None}
+    # SQLite hands a subquery's decimal back as a float-made Decimal: normalise to the stored 3 places.
+    return {pk: (date, round_rate(rate)) for pk, date, rate in rows if date is not None}
 
 
 def _mappings(organization: Organization | int) -> list[SeriesMapping]:
@@ -241,7 +243,7 @@ def loans_above_trigger(
         in_product = Q(product_type=product_type) & (Q(term_months__lte=180) if term == 180 else Q(term_months__gt=180))
         above: Q | None = None
         for band in (b for b in bands if b.product_type == product_type):
-            in_band = _band_q(band) & Q(note_rate__gte=market + band.min_spread)
+            in_band = _band_q(band) & Q(note_rate__gte=round_rate(market + band.min_spread))
             above = in_band if above is None else above | in_band
         if above is not None:
             aggregates[f"above_{index}"] = Count("pk", filter=in_product & above)
@@ -257,7 +259,7 @@ def loans_above_trigger(
                 product_type=product_type,
                 term_months=term,
                 rate=market_rate,
-                trigger=market_rate.rate + spread,
+                trigger=round_rate(market_rate.rate + spread),
                 loans_above=counts.get(f"above_{index}", 0),
                 active_loans=counts[f"active_{index}"],
             )
