@@ -74,6 +74,7 @@ def rates_overview(request: HttpRequest) -> HttpResponse:
                     "loans": o.loans_above,
                 }
                 for o in overlays
+                if o.active_loans  # a trigger line for a product without loans would only clutter the chart
             ],
         },
     }

@@ -15,7 +15,7 @@
     points.forEach(function (p) { minX = Math.min(minX, p.x); maxX = Math.max(maxX, p.x); });
     return {
       label: s.code, data: points, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length],
-      borderWidth: 1.5, pointRadius: 0, tension: 0, parsing: false, spanGaps: true
+      borderWidth: 1.5, pointRadius: points.length < 5 ? 3 : 0, tension: 0, parsing: false, spanGaps: true
     };
   });
   if (isFinite(minX)) {
