@@ -502,7 +502,7 @@ def _initiate_locked(
     channel: str,
 ) -> RefinanceTransaction:
     # Serialises initiations of one loan: the second waits here, then sees the first's transaction.
-    locked = Loan.objects.select_for_update().select_related("organization").get(pk=loan.pk)
+    locked = Loan.objects.select_for_update(of=("self",)).select_related("organization").get(pk=loan.pk)
     product = product_by_code(organization=locked.organization_id, code=product_code)
     failures = refinance_rule_failures(
         loan=locked,
@@ -603,7 +603,7 @@ def _event_record(*, refinance: RefinanceTransaction, from_status: str, actor: A
 
 def _status_change(*, refinance: RefinanceTransaction, to_status: str, actor: Any, note: str) -> RefinanceTransaction:
     locked = (
-        RefinanceTransaction.objects.select_for_update()
+        RefinanceTransaction.objects.select_for_update(of=("self",))
         .select_related("existing_loan", "new_loan", "opportunity")
         .get(pk=refinance.pk)
     )
