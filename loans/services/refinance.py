@@ -41,6 +41,8 @@ from loans.models import (
     RefinanceTransaction,
 )
 from loans.services.opportunities import activity_record, opportunity_change_stage
+from rates.defaults import term_bucket
+from rates.selectors import market_rates
 from refiapp.money import CENT, ZERO, money, money_down, money_up, rate
 
 DEFAULT_EFFECTIVE_DAYS = 30
@@ -674,9 +676,6 @@ def refinance_cancel(*, refinance: RefinanceTransaction, actor: Any, note: str =
 def refinance_defaults(*, loan: Loan, opportunity: Opportunity | None = None) -> dict[str, Any]:
     """Prefill for the initiate form: the matching product, its term, today's market rate, an effective date
     30 days out, and the smallest amount that pays the loan off in full (payoff + financed closing costs)."""
-    from rates.defaults import term_bucket
-    from rates.selectors import market_rates
-
     today = organization_today(loan.organization)
     effective = today + dt.timedelta(days=DEFAULT_EFFECTIVE_DAYS)
     initial: dict[str, Any] = {"effective_date": effective, "cash_out_amount": ZERO, "reason": "Lower interest rate"}
