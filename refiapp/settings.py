@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -183,6 +184,8 @@ FRED_API_URL = env_str("FRED_API_URL", "https://api.stlouisfed.org/fred/series/o
 
 # API rate limit per token.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120)
+# Fees added to every payoff of an existing loan (payoff statement, reconveyance/recording), in dollars.
+REFINANCE_PAYOFF_FEE = Decimal(env_str("REFINANCE_PAYOFF_FEE", "0.00"))
 
 LOGGING = {
     "version": 1,
