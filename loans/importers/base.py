@@ -177,6 +177,8 @@ def parse_rate(value: str) -> Decimal:
     number = _decimal(value, "rate")
     if not Decimal("0") <= number <= Decimal("25"):
         raise ValueError("rate out of range: give percent between 0 and 25, e.g. 6.5 or 6.500%")
+    if Decimal("0") < number < Decimal("1"):
+        raise ValueError("rate looks like a fraction: give percent, e.g. 6.5 for 6.5 %")
     return _places(number, 3, "rate")
 
 

@@ -366,11 +366,14 @@ class _Run:
         state = values.get("borrower_state")
         if state is None and not borrower.mailing_state:
             state = values.get("property_state")
+        moved = bool(state) and state != borrower.mailing_state
         if state:
             put("mailing_state", state)
-        tz = values.get("borrower_timezone") or (state_timezone(state) if state else "")
-        if tz:
-            put("timezone", tz)
+        if values.get("borrower_timezone"):
+            put("timezone", values["borrower_timezone"])
+        elif state and (moved or not borrower.timezone):
+            # The state's main timezone, unless someone already set a (more precise) one for this state.
+            put("timezone", state_timezone(state))
 
         if values.get("email_consent") is True and not borrower.email_consent:
             put("email_consent", True)

@@ -47,7 +47,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
 @login_required
 def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     loan_import = get_visible_or_404(LoanImport, request.user, pk=pk)
-    if loan_import.status == LoanImport.Status.COMMITTED:
+    if loan_import.status != LoanImport.Status.PREVIEWED:
         return redirect("loans:import_summary", pk=pk)
     rows, mapping = selectors.loan_import_sample(loan_import=loan_import)
     context = {

@@ -67,8 +67,9 @@ def test_partial_confirm_imports_valid_rows_for_the_officer(officer_client, offi
 def test_manager_sees_file_level_rejection(manager_client):
     upload(manager_client, text="just,some\nrandom,columns\n")
     loan_import = LoanImport.objects.get()
-    page = manager_client.get(reverse("loans:import_preview", args=[loan_import.pk])).content.decode()
-    assert "Missing required columns" in page
+    page = manager_client.get(reverse("loans:import_preview", args=[loan_import.pk]), follow=True)
+    assert page.redirect_chain == [(reverse("loans:import_summary", args=[loan_import.pk]), 302)]
+    assert "Nothing was imported: Missing required columns" in page.content.decode()
 
 
 def test_too_large_upload_is_refused(officer_client, settings):

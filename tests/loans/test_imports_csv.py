@@ -150,6 +150,8 @@ BAD_ROWS = [
     ("LN-9,,Lee,2023-01-05,400000,6.5,360", "Borrower First Name", "required value is missing"),
     ("LN-10,Ann,Lee,2099-01-05,400000,6.5,360", "Note Date", "in the future"),
     ("LN-11,Ann,Lee,2023-01-05,0,6.5,360", "Loan Amount", "more than zero"),
+    ("LN-12,Ann,Lee,2023-01-05,400000,0.065,360", "Note Rate", "looks like a fraction"),
+    ("LN-13,Ann,Lee,2023-01-05,400000,6.1234,360", "Note Rate", "more than 3 decimal places"),
 ]
 
 
