@@ -137,12 +137,15 @@ def parse_date(value: str) -> dt.date:
     return date
 
 
+_EXAMPLES = {"amount": "412000.00 or $412,000.00", "rate": "6.5 or 6.500%", "percent": "36.5"}
+
+
 def _decimal(value: str, what: str) -> Decimal:
     text = value.replace("$", "").replace(",", "").replace("%", "").replace(" ", "")
     negative = text.startswith("(") and text.endswith(")")
     text = text.strip("()")
     if not _NUMBER.match(text):
-        raise ValueError(f"not a number; write the {what} like 1234.56")
+        raise ValueError(f"not a number; write the {what} like {_EXAMPLES[what]}")
     try:
         number = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the regex only lets numbers through

@@ -245,3 +245,27 @@ def test_commit_twice_is_refused(admin):
     with pytest.raises(ValidationError):
         loan_import_commit(loan_import=loan_import)
     assert Loan.objects.count() == 1
+
+
+def test_hand_set_timezone_and_upb_date_survive_a_reimport(admin):
+    text = "Loan Number,Borrower Name,Mailing State,Note Date,Loan Amount,Note Rate,Term,Current UPB\n"
+    text += 'LN-1,Bob Ray,IN,2023-01-05,300000,6.5,360,"$290,000.00"\n'
+    with time_machine.travel(dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC), tick=False):
+        loan_import_commit(loan_import=preview(admin, text))
+    loan = Loan.objects.select_related("borrower").get()
+    assert (loan.borrower.timezone, loan.upb_as_of) == ("America/Indiana/Indianapolis", dt.date(2025, 3, 1))
+    Borrower.objects.update(timezone="America/Chicago")  # a county in Indiana's Central-time corner
+    with time_machine.travel(dt.datetime(2025, 4, 1, 12, tzinfo=dt.UTC), tick=False):
+        again = loan_import_commit(loan_import=preview(admin, text))
+    assert again.unchanged_count == 1
+    loan.refresh_from_db()
+    assert (Borrower.objects.get().timezone, loan.upb_as_of) == ("America/Chicago", dt.date(2025, 3, 1))
+    moved = text.replace(",IN,", ",OH,").replace("290,000.00", "288,500.00")
+    with time_machine.travel(dt.datetime(2025, 5, 1, 12, tzinfo=dt.UTC), tick=False):
+        assert loan_import_commit(loan_import=preview(admin, moved)).updated_count == 1
+    loan.refresh_from_db()
+    assert (Borrower.objects.get().timezone, loan.current_upb, loan.upb_as_of) == (
+        "America/New_York",
+        Decimal("288500.00"),
+        dt.date(2025, 5, 1),
+    )
