@@ -122,7 +122,9 @@ STORAGES = {
     },
 }
 
-# Uploads: LOS exports stream from disk past this size; a request body may not exceed 50 MB.
+# Uploads (stored LOS exports): MEDIA_ROOT is never served by the app itself.
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / "media"))
+# LOS exports stream from disk past this size; a request body may not exceed 50 MB.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 52_428_800
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 52_428_800)
