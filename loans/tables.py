@@ -4,6 +4,7 @@ import datetime as dt
 
 import django_tables2 as tables
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
@@ -130,6 +131,7 @@ class OpportunityBoardTable(BaseTable):
         sequence = (
             "borrower",
             "loan_number",
+            "flags",
             "loan_officer",
             "branch",
             "product_type",
@@ -142,7 +144,6 @@ class OpportunityBoardTable(BaseTable):
             "current_balance",
             "stage",
             "last_contacted_at",
-            "flags",
         )
         per_page = 25
         empty_text = "No opportunities match these filters."
@@ -176,6 +177,9 @@ class OpportunityBoardTable(BaseTable):
 
     def render_break_even_months(self, value):  # type: ignore[no-untyped-def]
         return value if value is not None else "—"
+
+    def value_last_contacted_at(self, value):  # type: ignore[no-untyped-def]
+        return timezone.localtime(value).date().isoformat() if value else ""
 
     def render_flags(self, record):  # type: ignore[no-untyped-def]
         flags = self.flag_list(record)

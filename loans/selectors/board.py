@@ -28,13 +28,16 @@ MONEY_FIELD = DecimalField(max_digits=15, decimal_places=2)
 TIMELINE_LIMIT = 500
 
 
+def organization_timezone(organization: Organization) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(organization.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
 def organization_today(organization: Organization) -> dt.date:
     """Today's date in the organization's timezone (rates are daily; staleness counts whole days)."""
-    try:
-        tz = zoneinfo.ZoneInfo(organization.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = dt.UTC
-    return timezone.localdate(timezone=tz)
+    return timezone.localdate(timezone=organization_timezone(organization))
 
 
 def stale_before(organization: Organization, *, as_of: dt.date) -> dt.date:

@@ -8,7 +8,9 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
 from django_tables2.export import ExportMixin
@@ -48,6 +50,14 @@ class BoardView(ProfileRequiredMixin, HtmxTableMixin, ExportMixin, SingleTableMi
     # The table paginates (lazily: no COUNT(*) over the whole book); the ListView itself does not.
     table_pagination = {"paginator_class": LazyPaginator, "per_page": 25}
     export_formats = ("csv", "xlsx")
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Dates and times on the board and in the exports are the organization's local ones.
+        with timezone.override(selectors.organization_timezone(self.profile.organization)):
+            response = super().get(request, *args, **kwargs)
+            if isinstance(response, TemplateResponse):
+                response.render()
+        return response
 
     def get_queryset(self) -> QuerySet[Opportunity]:
         return selectors.board_list(user=self.request.user)

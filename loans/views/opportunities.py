@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from loans.forms.opportunities import NoteForm, StageChangeForm
@@ -52,6 +53,12 @@ def _context(
     }
 
 
+def _render(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    """Render with the organization's timezone, so every time on the page is the lender's local time."""
+    with timezone.override(selectors.organization_timezone(context["opportunity"].organization)):
+        return render(request, template, context, status=status)
+
+
 def _page(request: HttpRequest, opportunity: Opportunity, *, status: int = 200, **forms: Form) -> HttpResponse:
     context = _context(request, opportunity, **forms)
     rates = market_rates(organization=opportunity.organization, as_of=context["today"])
@@ -65,7 +72,7 @@ def _page(request: HttpRequest, opportunity: Opportunity, *, status: int = 200, 
             opportunity.spread - opportunity.optimal_threshold if opportunity.optimal_threshold is not None else None
         ),
     )
-    return render(request, "loans/opportunity_detail.html", context, status=status)
+    return _render(request, "loans/opportunity_detail.html", context, status=status)
 
 
 @login_required
@@ -79,7 +86,7 @@ def _respond(request: HttpRequest, opportunity: Opportunity, *, ok: bool, messag
     Plain POST: a redirect to the page, or the page again with the form errors (400)."""
     if request.htmx:  # type: ignore[attr-defined]
         context = _context(request, opportunity, status_message=message if ok else "", **({} if ok else forms))
-        return render(request, WORKSPACE_TEMPLATE, context)
+        return _render(request, WORKSPACE_TEMPLATE, context)
     if ok:
         messages.success(request, message)
         return redirect("loans:opportunity_detail", pk=opportunity.pk)

@@ -400,6 +400,7 @@ def test_csv_export_is_the_same_filtered_scoped_sorted_table(officer, officer_cl
     assert header == [
         "Borrower",
         "Loan #",
+        "Status",
         "Product",
         "Note rate",
         "Market rate",
@@ -410,12 +411,12 @@ def test_csv_export_is_the_same_filtered_scoped_sorted_table(officer, officer_cl
         "Balance",
         "Stage",
         "Last contact",
-        "Status",
     ]
     assert body == [
         [
             "Ada Lovelace",
             "LN-A",
+            "Qualifies",
             "Conforming",
             "7.250",
             "6.125",
@@ -425,8 +426,7 @@ def test_csv_export_is_the_same_filtered_scoped_sorted_table(officer, officer_cl
             "20",
             "387493.18",
             "New",
-            "—",
-            "Qualifies",
+            "",
         ]
     ]
     assert a.loan.loan_number == "LN-A"
@@ -437,9 +437,9 @@ def test_csv_export_for_a_manager_has_the_officer_column_and_only_the_branch(off
     other_branch = BranchFactory(organization=officer.organization)
     opp(LoanOfficerFactory(branch=other_branch, organization=officer.organization), loan__loan_number="LN-2")
     header, *body = csv_rows(manager_client.get(BOARD, {"_export": "csv"}))
-    assert header[:3] == ["Borrower", "Loan #", "Loan officer"]
+    assert header[:4] == ["Borrower", "Loan #", "Status", "Loan officer"]
     assert [row[1] for row in body] == ["LN-1"]
-    assert body[0][2] == officer.display_name
+    assert body[0][3] == officer.display_name
 
 
 def test_xlsx_export(officer, officer_client):
@@ -464,3 +464,12 @@ def test_board_for_an_officer_with_other_branch_manager_unrelated(officer):
     assert rows(client_for(other).get(BOARD)) == []
     admin_elsewhere = OrgAdminFactory()
     assert rows(client_for(admin_elsewhere).get(BOARD)) == []
+
+
+def test_dates_are_the_organizations_local_dates(officer, officer_client):
+    # 03:30 UTC on the 22nd is still the 21st in Chicago.
+    opp(officer, last_contacted_at=dt.datetime(2026, 11, 22, 3, 30, tzinfo=dt.UTC), loan__loan_number="LN-TZ")
+    response = officer_client.get(BOARD)
+    assert ">2026-11-21<" in response.content.decode()
+    header, row = csv_rows(officer_client.get(BOARD, {"_export": "csv"}))
+    assert row[header.index("Last contact")] == "2026-11-21"
