@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from loans.models import Loan, Opportunity
@@ -50,6 +51,15 @@ class LoanTable(BaseTable):
 MAX_PER_PAGE = 200
 
 
+def money_html(value: Decimal) -> str:
+    sign = "−" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"
+
+
+def rate_html(value: Decimal) -> str:
+    return f"{value}%"
+
+
 class MoneyColumn(tables.Column):
     """Dollars on screen ("$1,234.56"), the plain Decimal in exports."""
 
@@ -58,8 +68,7 @@ class MoneyColumn(tables.Column):
         super().__init__(*args, **kwargs)
 
     def render(self, value):  # type: ignore[no-untyped-def]
-        sign = "−" if value < 0 else ""
-        return f"{sign}${abs(value):,.2f}"
+        return money_html(value)
 
     def value(self, value):  # type: ignore[no-untyped-def]
         return value
@@ -73,7 +82,7 @@ class RateColumn(tables.Column):
         super().__init__(*args, **kwargs)
 
     def render(self, value):  # type: ignore[no-untyped-def]
-        return f"{value}%"
+        return rate_html(value)
 
     def value(self, value):  # type: ignore[no-untyped-def]
         return value
@@ -146,6 +155,7 @@ class OpportunityBoardTable(BaseTable):
             "last_contacted_at",
         )
         per_page = 25
+        template_name = "loans/board_table.html"
         empty_text = "No opportunities match these filters."
         attrs = {"class": "table board", "id": "board-table"}
 
@@ -157,6 +167,24 @@ class OpportunityBoardTable(BaseTable):
         if per_page is not None:
             per_page = max(1, min(int(per_page), MAX_PER_PAGE))
         return super().paginate(*args, per_page=per_page, **kwargs)
+
+    def page_rows(self) -> list[list[tuple[str, str]]]:
+        """The cells (td class, html) of the current page, for loans/board_table.html.
+
+        The same formatting as the columns' render methods, called directly: django-tables2's generic cell
+        path (accessor resolution, signature inspection, attrs per cell) costs ~1 ms per row.
+        """
+        columns = [(column.name, "num" if column.name in NUMERIC_COLUMNS else "") for column in self.columns]
+        rows = []
+        for row in self.paginated_rows:
+            record = row.record
+            url = _opportunity_url(record)
+            cells = []
+            for name, css in columns:
+                cell = BOARD_CELLS.get(name)
+                cells.append((css, cell(self, record, url) if cell else row.get_cell(name)))
+            rows.append(cells)
+        return rows
 
     def flag_list(self, record) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
         """(css class, text) of every indicator a row carries."""
@@ -189,3 +217,34 @@ class OpportunityBoardTable(BaseTable):
 
     def value_flags(self, record):  # type: ignore[no-untyped-def]
         return "; ".join(text for _, text in self.flag_list(record)) or "Qualifies"
+
+
+NUMERIC_COLUMNS = {
+    "note_rate",
+    "market_rate",
+    "spread",
+    "monthly_savings",
+    "total_interest_savings",
+    "break_even_months",
+    "current_balance",
+}
+
+BOARD_CELLS = {
+    "borrower": lambda table, r, url: format_html('<a href="{}">{}</a>', url, r.borrower.full_name),
+    "loan_number": lambda table, r, url: format_html('<a href="{}">{}</a>', url, r.loan.loan_number),
+    "flags": lambda table, r, url: table.render_flags(r),
+    "loan_officer": lambda table, r, url: escape(r.loan_officer.display_name if r.loan_officer else "—"),
+    "branch": lambda table, r, url: escape(r.branch.name if r.branch else "—"),
+    "product_type": lambda table, r, url: escape(r.get_product_type_display()),
+    "note_rate": lambda table, r, url: rate_html(r.note_rate),
+    "market_rate": lambda table, r, url: rate_html(r.market_rate),
+    "spread": lambda table, r, url: rate_html(r.spread),
+    "monthly_savings": lambda table, r, url: money_html(r.monthly_savings),
+    "total_interest_savings": lambda table, r, url: money_html(r.total_interest_savings),
+    "break_even_months": lambda table, r, url: table.render_break_even_months(r.break_even_months),
+    "current_balance": lambda table, r, url: money_html(r.current_balance),
+    "stage": lambda table, r, url: escape(r.get_stage_display()),
+    "last_contacted_at": lambda table, r, url: (
+        f"{timezone.localtime(r.last_contacted_at):%Y-%m-%d}" if r.last_contacted_at else "—"
+    ),
+}

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -21,7 +21,7 @@ from loans import finance
 from loans.models import Activity, ConsentEvent, MatchRun, Opportunity, Organization
 from loans.tenancy import get_visible_or_404
 from rates.defaults import term_bucket
-from rates.selectors import MarketRate, is_stale, market_rates
+from rates.selectors import MarketRate
 from refiapp.money import ZERO, money
 
 MONEY_FIELD = DecimalField(max_digits=15, decimal_places=2)
@@ -102,18 +102,29 @@ class RatesStatus:
 
 
 def rates_status(*, organization: Organization, as_of: dt.date) -> RatesStatus:
-    from rates.models import SeriesMapping
+    """The freshness of every mapped product's rate in one query (the same rule as ``rates.selectors``: the
+    newest observation of the mapped series on or before ``as_of``, else of its fallback series)."""
+    from rates.models import RateObservation, SeriesMapping
 
-    rates = market_rates(organization=organization, as_of=as_of)
-    keys = list(SeriesMapping.objects.filter(organization=organization).values_list("product_type", "term_months"))
-    stale = sum(1 for key in keys if is_stale(rates.get(key), organization=organization, as_of=as_of))
-    dates = [rate.date for rate in rates.values()]
+    def newest(series_field: str) -> Subquery:
+        return Subquery(
+            RateObservation.objects.filter(series_id=OuterRef(series_field), date__lte=as_of)
+            .order_by("-date")
+            .values("date")[:1]
+        )
+
+    rows = SeriesMapping.objects.filter(organization=organization).annotate(
+        main=newest("series_id"), fallback=newest("fallback_series_id")
+    )
+    dates = [row.main or row.fallback for row in rows]
+    known = [date for date in dates if date is not None]
+    limit = stale_before(organization, as_of=as_of)
     return RatesStatus(
         as_of=as_of,
-        oldest=min(dates) if dates else None,
-        newest=max(dates) if dates else None,
-        stale_count=stale,
-        product_count=len(keys),
+        oldest=min(known) if known else None,
+        newest=max(known) if known else None,
+        stale_count=sum(1 for date in dates if date is None or date < limit),
+        product_count=len(dates),
     )
 
 
