@@ -48,6 +48,30 @@ def stale_before(organization: Organization, *, as_of: dt.date) -> dt.date:
 # --- The board -------------------------------------------------------------------------------------------
 
 
+# What a board row and its export read (loading whole loans and borrowers costs more than the query).
+BOARD_FIELDS = (
+    "organization",
+    "stage",
+    "product_type",
+    "qualifies",
+    "note_rate",
+    "market_rate",
+    "market_rate_date",
+    "spread",
+    "monthly_savings",
+    "total_interest_savings",
+    "break_even_months",
+    "current_balance",
+    "last_contacted_at",
+    "attention_reason",
+    "loan__loan_number",
+    "borrower__first_name",
+    "borrower__last_name",
+    "loan_officer__display_name",
+    "branch__name",
+)
+
+
 def board_list(*, user: Any) -> QuerySet[Opportunity]:
     """The opportunities a user may see, with what each board row shows, ranked by total interest savings.
 
@@ -57,6 +81,7 @@ def board_list(*, user: Any) -> QuerySet[Opportunity]:
     return (
         Opportunity.objects.visible_to(user)
         .select_related("borrower", "loan", "loan_officer", "branch")
+        .only(*BOARD_FIELDS)
         .order_by("-total_interest_savings", "pk")
     )
 

@@ -30,8 +30,11 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
-    """One Chromium with a fresh, throw-away profile for the whole session."""
+def browser(live_server):  # type: ignore[no-untyped-def]
+    """One Chromium with a fresh, throw-away profile for the whole session.
+
+    It depends on ``live_server`` so that it closes first: its keep-alive connections end while the server
+    (and, on SQLite, the shared in-memory connection) is still up."""
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         pytest.skip(f"Browser tests skipped: {CHROMIUM} is missing (apt-get install -y chromium to run them).")
     from playwright.sync_api import sync_playwright
