@@ -243,7 +243,9 @@ def test_sort_by_monthly_savings_orders_rows(officer, officer_client):
     high = opp(officer, monthly_savings=Decimal("300.00"), total_interest_savings=Decimal("10000.00"))
     mid = opp(officer, monthly_savings=Decimal("200.00"), total_interest_savings=Decimal("50000.00"))
     assert rows(officer_client.get(BOARD, {"sort": "monthly_savings"})) == [low, mid, high]
-    assert rows(officer_client.get(BOARD, {"sort": "-monthly_savings"})) == [high, mid, low]
+    response = officer_client.get(BOARD, {"sort": "-monthly_savings"})
+    assert rows(response) == [high, mid, low]
+    assert response.content.decode().count('aria-sort="descending"') == 1
 
 
 def test_sort_by_borrower_name(officer, officer_client):
