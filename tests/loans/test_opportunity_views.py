@@ -8,15 +8,11 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
-from django.urls import include, path, reverse
+from django.urls import reverse
 
 from loans import finance
 from loans.models import Activity, ConsentEvent, Opportunity
 from loans.selectors.board import opportunity_chart, opportunity_savings_options
-from loans.urls import urlpatterns as loans_urlpatterns
-from loans.views import portfolio
 from rates.selectors import market_rates
 from tests.conftest import client_for
 from tests.factories import (
@@ -34,31 +30,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-
-
-def _refinance_stub(request, pk):  # type: ignore[no-untyped-def]
-    return HttpResponse("initiate refinance form")
-
-
-# The project's URLs plus the initiate-refinance form another part of the app provides (used with
-# @pytest.mark.urls to show that the button appears as soon as that URL exists).
-urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", portfolio.home, name="home"),
-    path(
-        "",
-        include(
-            (
-                [
-                    *loans_urlpatterns,
-                    path("opportunities/<int:pk>/refinance/", _refinance_stub, name="refinance_initiate"),
-                ],
-                "loans",
-            )
-        ),
-    ),
-]
 
 
 @pytest.fixture(autouse=True)
@@ -124,12 +95,9 @@ def test_page_shows_loan_borrower_consent_savings_threshold_and_timeline(officer
         "Qualifies today",
     ):
         assert text in html, text
-    # The refinance form does not exist on this branch: no button (it appears once the URL resolves).
-    assert "Initiate refinance" not in html
-    assert response.context["refinance_url"] is None
+    assert "Initiate refinance" in html
 
 
-@pytest.mark.urls(__name__)
 def test_initiate_refinance_button_appears_when_its_url_exists(officer_client, opportunity):
     response = officer_client.get(detail(opportunity))
     url = f"/opportunities/{opportunity.pk}/refinance/"
