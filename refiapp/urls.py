@@ -10,4 +10,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", loan_views.home, name="home"),
     path("", include("loans.urls")),
+    path("", include("outreach.urls")),
+    path("anymail/", include("anymail.urls")),
 ]
