@@ -63,7 +63,8 @@ def make_sequence(organization: Any, steps: list[tuple[int, str]], *, name: str 
             body_template=(
                 "Hi {{ borrower_first_name }}, rates are {{ todays_rate }}. Book: {{ scheduling_link }}"
                 if channel == "email"
-                else "Hi {{ borrower_first_name }}, {{ lo_name }} here. Save {{ monthly_savings }}/mo: {{ scheduling_link }}"
+                else "Hi {{ borrower_first_name }}, {{ lo_name }} here. "
+                "Save {{ monthly_savings }}/mo: {{ scheduling_link }}"
             ),
         )
     return sequence

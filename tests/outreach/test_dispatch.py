@@ -247,7 +247,8 @@ def test_transient_error_then_success_sends_once(opportunity, frozen):
          "sms_undeliverable_reason", "Invalid phone number (Twilio 21211)", "undeliverable"),
         (SmsPermanentError("landline", code="21614", borrower_reason="Not a mobile number (Twilio 21614)"),
          "sms_undeliverable_reason", "Not a mobile number (Twilio 21614)", "undeliverable"),
-        (SmsPermanentError("opted out", code="21610", opted_out=True), "sms_opted_out_at", MONDAY_9AM_CHICAGO, "revoked"),
+        (SmsPermanentError("opted out", code="21610", opted_out=True),
+         "sms_opted_out_at", MONDAY_9AM_CHICAGO, "revoked"),
     ],
 )  # fmt: skip
 def test_permanent_sms_errors_stop_the_channel_for_the_borrower(opportunity, frozen, error, field, value, action):
