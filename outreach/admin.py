@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from loans.admin_base import TenantAdmin, TenantInline
 from outreach.forms import SequenceStepForm
@@ -52,10 +52,8 @@ class SequenceAdmin(TenantAdmin):
 
     @admin.display(description="Tokens")
     def token_help(self, obj: Sequence) -> str:
-        return format_html(
-            "<ul>{}</ul>",
-            format_html("".join(f"<li><code>{{{{ {name} }}}}</code> — {text}</li>" for name, text in TOKENS.items())),
-        )
+        items = format_html_join("", "<li><code>{{{{ {} }}}}</code> — {}</li>", TOKENS.items())
+        return format_html("<ul>{}</ul>", items)
 
     def get_urls(self) -> list[Any]:
         return [
