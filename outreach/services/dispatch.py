@@ -21,6 +21,7 @@ promotes it to sent). Nothing is sent twice and nothing is lost silently.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import smtplib
 import time
@@ -31,18 +32,19 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from loans.choices import Channel
 from loans.models import Activity, Borrower, Opportunity, Organization
-from loans.services.opportunities import activity_record, opportunity_change_stage
+from loans.services.opportunities import activity_record
 from outreach.models import Enrollment, Message
 from outreach.rendering import Links, Rendered, TemplateError, absolute, links_for, render_step, token_context
 from outreach.sendwindow import is_within_window, next_window_start, window_end_for, zone_for
 from outreach.services.consent import borrower_mark_undeliverable, borrower_opt_out
+from outreach.services.engagement import opportunities_mark_contacted
 from outreach.services.enrollments import STOP_STAGES, enrollment_stop, enrollments_complete_finished
 from outreach.sms import SmsError, SmsGateway, SmsPermanentError, SmsTransientError, SmsUnknownOutcome, get_sms_gateway
 from rates.defaults import term_bucket
@@ -78,6 +80,38 @@ class DispatchStats:
         data = asdict(self)
         data.pop("extra")
         return data
+
+
+# The pre-send write, batched (the ORM's bulk_update builds a CASE per column and costs more than the sends).
+PRE_SEND_SQL = (
+    f"UPDATE {Message._meta.db_table} SET to_address = %s, from_address = %s, subject = %s, body = %s, "
+    "attempts = %s, hold_reason = '', updated_at = %s WHERE id = %s AND claim_token = %s AND status = 'sending'"
+)
+
+
+# PostgreSQL: the row's move to sent and its "sent" timeline entry in one statement (same effect as the ORM path
+# used on SQLite: UPDATE … WHERE claimed, then INSERT the Activity, in one transaction).
+RECORD_SENT_SQL = f"""
+WITH sent AS (
+    UPDATE {Message._meta.db_table}
+       SET status = 'sent', provider_message_id = %s, sent_at = %s, error_code = '', error_message = '',
+           hold_reason = '', updated_at = %s
+     WHERE id = %s AND claim_token = %s AND status = 'sending'
+ RETURNING id, organization_id, opportunity_id, borrower_id, channel
+)
+INSERT INTO {Activity._meta.db_table}
+       (organization_id, opportunity_id, borrower_id, kind, channel, message_id, from_stage, to_stage, body, data,
+        occurred_at, created_at)
+SELECT organization_id, opportunity_id, borrower_id, %s, channel, id, '', '', %s, %s::jsonb, %s, %s FROM sent
+"""
+
+
+@dataclass
+class Prepared:
+    message: Message
+    rendered: Rendered
+    officer: Any
+    links: Links
 
 
 def suppression_reason(borrower: Borrower, channel: str) -> str:
@@ -138,7 +172,6 @@ class Dispatcher:
         self._sms = sms_gateway
         self._email = email_connection
         self._rates: dict[tuple[int, dt.date], dict[tuple[str, int], MarketRate]] = {}
-        self._provider_called = False
         self.stats = DispatchStats()
 
     @property
@@ -167,12 +200,7 @@ class Dispatcher:
                 if not ids:
                     break
                 self.stats.claimed += len(ids)
-                enrollments: set[int] = set()
-                for message_id in ids:
-                    enrollment_id = self._dispatch_isolated(message_id=message_id, token=token)
-                    if enrollment_id:
-                        enrollments.add(enrollment_id)
-                enrollments_complete_finished(enrollment_ids=enrollments)
+                self._process_batch(token=token, ids=ids)
         finally:
             if self._email is not None:
                 try:
@@ -182,31 +210,13 @@ class Dispatcher:
         self.stats.seconds = round(time.monotonic() - started, 3)
         return self.stats
 
-    # ----- one message ---------------------------------------------------------------------------------
+    # ----- one claimed batch ---------------------------------------------------------------------------
 
-    def _dispatch_isolated(self, *, message_id: int, token: str) -> int | None:
-        """One message's unexpected error never stops the pass. Before the provider call the row is released
-        (nothing was sent); after it, the row stays claimed for the reconciler (it may have been sent)."""
-        self._provider_called = False
-        try:
-            return self.dispatch_one(message_id=message_id, token=token)
-        except Exception as exc:
-            logger.exception("Dispatching message %s failed", message_id)
-            if not self._provider_called:
-                Message.objects.filter(pk=message_id, claim_token=token, status=Message.Status.SENDING).update(
-                    status=Message.Status.SCHEDULED,
-                    due_at=timezone.now() + dt.timedelta(minutes=5),
-                    claim_token="",
-                    claimed_at=None,
-                    hold_reason=f"Internal error, retrying in 5 minutes: {type(exc).__name__}"[:200],
-                    updated_at=timezone.now(),
-                )
-            self.stats.extra["errors"] = self.stats.extra.get("errors", 0) + 1
-            return None
-
-    def dispatch_one(self, *, message_id: int, token: str) -> int | None:
-        """Re-check, send and record one claimed message. Returns its enrollment id (None if the claim was lost)."""
-        message = (
+    def _process_batch(self, *, token: str, ids: list[int]) -> None:
+        """Load the claimed rows once, check and render each, write what will be sent (one statement), re-check
+        the whole batch against the database right before sending, then send and record message by message."""
+        now = timezone.now()
+        loaded = list(
             Message.objects.select_related(
                 "enrollment",
                 "step",
@@ -216,12 +226,94 @@ class Dispatcher:
                 "opportunity__loan_officer",
                 "opportunity__borrower",
             )
-            .filter(pk=message_id, claim_token=token, status=Message.Status.SENDING)
-            .first()
+            .filter(pk__in=ids, claim_token=token, status=Message.Status.SENDING)
+            .order_by("due_at", "pk")
         )
-        if message is None:
-            return None
-        now = timezone.now()
+        ready: list[Prepared] = []
+        for message in loaded:
+            try:
+                prepared = self._prepare(message, token, now=now)
+            except Exception as exc:  # one message's unexpected error never stops the pass
+                self._release_after_error(message, token, exc)
+                continue
+            if prepared is not None:
+                ready.append(prepared)
+        if ready:
+            # Record what we are about to send before calling any provider: the reconciler compares against it.
+            rows = []
+            for prepared in ready:
+                m = prepared.message
+                m.attempts += 1
+                rows.append((m.to_address, m.from_address, m.subject, m.body, m.attempts, now, m.pk, token))
+            with connection.cursor() as cursor:  # one round trip per batch (psycopg pipelines executemany)
+                cursor.executemany(PRE_SEND_SQL, rows)
+            blocked = self._changed_since_load([p.message.pk for p in ready])
+            for prepared in ready:
+                if prepared.message.pk in blocked:
+                    # Opted out, stopped or closed while we were preparing: the next pass classifies it.
+                    self._hold(prepared.message, token, due_at=now, reason="Changed just before sending; re-checking.")
+                    continue
+                self._deliver_isolated(prepared, token)
+        self._after_batch(loaded, now=now)
+
+    def _changed_since_load(self, ids: list[int]) -> set[int]:
+        """The send-time re-check in one query: rows whose enrollment, opportunity or consent no longer allow it."""
+        email_blocked = Q(channel=Channel.EMAIL) & (
+            Q(borrower__email="")
+            | Q(borrower__email_consent=False)
+            | Q(borrower__email_opted_out_at__isnull=False)
+            | ~Q(borrower__email_undeliverable_reason="")
+        )
+        sms_blocked = Q(channel=Channel.SMS) & (
+            Q(borrower__mobile_phone="")
+            | Q(borrower__sms_consent=False)
+            | Q(borrower__sms_opted_out_at__isnull=False)
+            | ~Q(borrower__sms_undeliverable_reason="")
+        )
+        blocked = (
+            ~Q(enrollment__status=Enrollment.Status.ACTIVE)
+            | Q(opportunity__stage__in=list(STOP_STAGES))
+            | Q(borrower__do_not_contact=True)
+            | email_blocked
+            | sms_blocked
+        )
+        return set(Message.objects.filter(pk__in=ids).filter(blocked).values_list("pk", flat=True))
+
+    def _after_batch(self, loaded: list[Message], *, now: dt.datetime) -> None:
+        sent = [m for m in loaded if m.status == Message.Status.SENT and m.sent_at is not None]
+        if sent:
+            opportunity_ids = {m.opportunity_id for m in sent}
+            Opportunity.objects.filter(pk__in=opportunity_ids).update(last_contacted_at=now)
+            opportunities_mark_contacted(opportunity_ids=opportunity_ids, at=now)
+        enrollments_complete_finished(enrollment_ids={m.enrollment_id for m in loaded})
+
+    def _release_after_error(self, message: Message, token: str, exc: Exception) -> None:
+        logger.exception("Preparing message %s failed", message.pk, exc_info=exc)
+        self._hold(
+            message,
+            token,
+            due_at=timezone.now() + dt.timedelta(minutes=5),
+            reason=f"Internal error, retrying in 5 minutes: {type(exc).__name__}",
+        )
+        self.stats.held -= 1
+        self.stats.extra["errors"] = self.stats.extra.get("errors", 0) + 1
+
+    def _deliver_isolated(self, prepared: Prepared, token: str) -> None:
+        """After the provider call may have happened, an unexpected error leaves the row claimed: the reconciler
+        asks the provider later (it may have been sent). It never stops the pass."""
+        try:
+            if prepared.message.channel == Channel.SMS:
+                self._send_sms(prepared.message, token, prepared.rendered)
+            else:
+                self._send_email(
+                    prepared.message, token, prepared.rendered, officer=prepared.officer, links=prepared.links
+                )
+        except Exception:
+            logger.exception("Sending message %s failed; left for reconciliation", prepared.message.pk)
+            self.stats.extra["errors"] = self.stats.extra.get("errors", 0) + 1
+
+    def _prepare(self, message: Message, token: str, *, now: dt.datetime) -> Prepared | None:
+        """Every check that can stop, hold or suppress the message; then render it. None: handled here."""
         enrollment, opportunity, borrower = message.enrollment, message.opportunity, message.borrower
         organization = message.organization
 
@@ -230,28 +322,28 @@ class Dispatcher:
                 message, token, Message.Status.CANCELLED, f"Sequence {enrollment.get_status_display().lower()}."
             )
             self.stats.cancelled += 1
-            return enrollment.pk
+            return None
         if enrollment.status == Enrollment.Status.PAUSED:
             self._hold(message, token, due_at=message.due_at, reason="Sequence paused.")
-            return enrollment.pk
+            return None
         if opportunity.stage in STOP_STAGES:
             enrollment_stop(enrollment=enrollment, reason=STOP_STAGES[opportunity.stage])
             self._close(message, token, Message.Status.CANCELLED, f"Opportunity is {opportunity.get_stage_display()}.")
             self.stats.cancelled += 1
-            return enrollment.pk
+            return None
         reason = suppression_reason(borrower, message.channel)
         if reason:
             self._close(message, token, Message.Status.SUPPRESSED, reason)
             self.stats.suppressed += 1
-            return enrollment.pk
+            return None
         officer = opportunity.loan_officer
         if officer is None or not officer.is_active or not officer.email:
             self._fail(message, token, code="no_officer", text="No active loan officer to send in the name of.")
-            return enrollment.pk
+            return None
         stale = self._stale_rate_reason(opportunity=opportunity, organization=organization, now=now)
         if stale:
             self._hold(message, token, due_at=now + STALE_RATE_RECHECK, reason=stale)
-            return enrollment.pk
+            return None
         zone = zone_for(borrower=borrower, organization=organization)
         if not is_within_window(when=now, zone=zone, end=window_end_for(borrower)):
             self._hold(
@@ -260,7 +352,7 @@ class Dispatcher:
                 due_at=next_window_start(when=now, zone=zone),
                 reason=f"Quiet hours: waits for 8:00 {zone.key}.",
             )
-            return enrollment.pk
+            return None
 
         links = links_for(opportunity_id=opportunity.pk, borrower_id=borrower.pk, message_id=message.pk)
         try:
@@ -275,28 +367,14 @@ class Dispatcher:
             )
         except TemplateError as exc:
             self._fail(message, token, code="template", text=f"The step template does not render: {exc}")
-            return enrollment.pk
-
-        to_address = borrower.email if message.channel == Channel.EMAIL else borrower.mobile_phone
-        from_address = officer.email if message.channel == Channel.EMAIL else (settings.TWILIO_FROM_NUMBER or "")
-        # Record what we are about to send before calling the provider: the reconciler compares against it.
-        if not Message.objects.filter(pk=message.pk, claim_token=token, status=Message.Status.SENDING).update(
-            to_address=to_address,
-            from_address=from_address,
-            subject=rendered.subject[:250],
-            body=rendered.text,
-            attempts=F("attempts") + 1,
-            hold_reason="",
-            updated_at=now,
-        ):
             return None
-        message.attempts += 1
-        self._provider_called = True
-        if message.channel == Channel.SMS:
-            self._send_sms(message, token, rendered)
-        else:
-            self._send_email(message, token, rendered, officer=officer, links=links)
-        return enrollment.pk
+        message.to_address = borrower.email if message.channel == Channel.EMAIL else borrower.mobile_phone
+        message.from_address = (
+            officer.email if message.channel == Channel.EMAIL else (settings.TWILIO_FROM_NUMBER or "")
+        )
+        message.subject = rendered.subject[:250]
+        message.body = rendered.text
+        return Prepared(message=message, rendered=rendered, officer=officer, links=links)
 
     def _stale_rate_reason(self, *, opportunity: Opportunity, organization: Organization, now: dt.datetime) -> str:
         today = now.astimezone(zone_for(borrower=opportunity.borrower, organization=organization)).date()
@@ -421,27 +499,61 @@ class Dispatcher:
         return Message.objects.filter(pk=message.pk, claim_token=token, status=Message.Status.SENDING)
 
     def _record_sent(self, message: Message, token: str, *, provider_id: str) -> None:
+        """Move the row to sent with the provider's id, and write its one "sent" timeline entry, atomically."""
         now = timezone.now()
-        with transaction.atomic():
-            if not self._claimed(message, token).update(
-                status=Message.Status.SENT,
-                provider_message_id=provider_id[:100],
-                sent_at=now,
-                error_code="",
-                error_message="",
-                hold_reason="",
-                updated_at=now,
-            ):
-                logger.error("Message %s was sent (%s) but its claim was lost", message.pk, provider_id)
-                return
-            message.sent_at, message.status, message.provider_message_id = now, Message.Status.SENT, provider_id
-            self._after_sent(message, now=now, data={"provider_message_id": provider_id})
+        body = f"Day {message.step.day_offset} {message.get_channel_display()} sent to {message.to_address}."
+        data = {"provider_message_id": provider_id}
+        if connection.vendor == "postgresql":
+            # One statement, one round trip: the UPDATE and the INSERT commit together or not at all.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    RECORD_SENT_SQL,
+                    [
+                        provider_id[:100],
+                        now,
+                        now,
+                        message.pk,
+                        token,
+                        Activity.Kind.SENT,
+                        body,
+                        json.dumps(data),
+                        now,
+                        now,
+                    ],
+                )
+                recorded = cursor.rowcount == 1
+        else:
+            with transaction.atomic():
+                recorded = bool(
+                    self._claimed(message, token).update(
+                        status=Message.Status.SENT,
+                        provider_message_id=provider_id[:100],
+                        sent_at=now,
+                        error_code="",
+                        error_message="",
+                        hold_reason="",
+                        updated_at=now,
+                    )
+                )
+                if recorded:
+                    self._after_sent(message, now=now, data=data)
+        if not recorded:
+            logger.error("Message %s was sent (%s) but its claim was lost", message.pk, provider_id)
+            return
+        message.sent_at, message.status, message.provider_message_id = now, Message.Status.SENT, provider_id
         self.stats.sent += 1
 
     def _after_sent(self, message: Message, *, now: dt.datetime, data: dict[str, Any]) -> None:
-        opportunity = message.opportunity
-        activity_record(
-            opportunity=opportunity,
+        """The one "sent" timeline entry, in the same transaction as the row's move to sent.
+
+        Written directly (not through activity_record's full_clean): every value is a constant of this code or
+        copied from the row, and the database constraints still check them. On the hot path the validation
+        queries would cost more than the send itself.
+        """
+        Activity.objects.create(
+            organization_id=message.organization_id,
+            opportunity_id=message.opportunity_id,
+            borrower_id=message.borrower_id,
             kind=Activity.Kind.SENT,
             channel=message.channel,
             message=message,
@@ -449,14 +561,6 @@ class Dispatcher:
             data=data,
             occurred_at=now,
         )
-        Opportunity.objects.filter(pk=opportunity.pk).update(last_contacted_at=now)
-        if opportunity.stage == Opportunity.Stage.NEW:
-            opportunity_change_stage(
-                opportunity=opportunity,
-                stage=Opportunity.Stage.CONTACTED,
-                note="First outreach message sent.",
-                source="outreach",
-            )
 
     def _close(self, message: Message, token: str, status: str, reason: str) -> None:
         self._claimed(message, token).update(
@@ -582,9 +686,10 @@ class Dispatcher:
             ):
                 return
             message.status, message.provider_message_id = Message.Status.SENT, found.sid
-            self._after_sent(
-                message, now=message.claimed_at or now, data={"provider_message_id": found.sid, "reconciled": True}
-            )
+            sent_at = message.claimed_at or now
+            self._after_sent(message, now=sent_at, data={"provider_message_id": found.sid, "reconciled": True})
+            Opportunity.objects.filter(pk=message.opportunity_id).update(last_contacted_at=sent_at)
+            opportunities_mark_contacted(opportunity_ids={message.opportunity_id}, at=sent_at)
         self.stats.reconciled_sent += 1
 
     def _requeue(self, message: Message, token: str, *, now: dt.datetime) -> None:

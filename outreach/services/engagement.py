@@ -57,6 +57,39 @@ def opportunity_advance(*, opportunity: Opportunity, stage: str, note: str = "")
     return True
 
 
+@transaction.atomic
+def opportunities_mark_contacted(*, opportunity_ids: set[int] | list[int], at: dt.datetime) -> int:
+    """New → Contacted for opportunities that just got their first message: the set-based twin of
+    ``opportunity_change_stage`` for the dispatcher (same timeline entry: stage_change, source "outreach")."""
+    rows = list(
+        Opportunity.objects.select_for_update()
+        .filter(pk__in=list(opportunity_ids), stage=Opportunity.Stage.NEW)
+        .values_list("pk", "organization_id", "borrower_id")
+    )
+    if not rows:
+        return 0
+    Opportunity.objects.filter(pk__in=[pk for pk, _, _ in rows], stage=Opportunity.Stage.NEW).update(
+        stage=Opportunity.Stage.CONTACTED, stage_changed_at=at, updated_at=at
+    )
+    Activity.objects.bulk_create(
+        [
+            Activity(
+                organization_id=org_id,
+                opportunity_id=pk,
+                borrower_id=borrower_id,
+                kind=Activity.Kind.STAGE_CHANGE,
+                from_stage=Opportunity.Stage.NEW,
+                to_stage=Opportunity.Stage.CONTACTED,
+                body="First outreach message sent.",
+                data={"source": "outreach"},
+                occurred_at=at,
+            )
+            for pk, org_id, borrower_id in rows
+        ]
+    )
+    return len(rows)
+
+
 def opportunity_flag_attention(*, opportunity: Opportunity, reason: str, when: dt.datetime) -> None:
     Opportunity.objects.filter(pk=opportunity.pk).update(
         attention_reason=reason[:200], attention_at=when, updated_at=when
