@@ -7,6 +7,7 @@ model objects to walk). Email HTML is autoescaped; the plain-text part, the subj
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -160,7 +161,9 @@ def token_context(
     }
 
 
+@functools.lru_cache(maxsize=512)
 def compile_template(source: str) -> object:
+    """Compiled once per distinct source (a pass renders the same few steps thousands of times)."""
     try:
         return ENGINE.from_string(source)
     except TemplateSyntaxError as exc:
