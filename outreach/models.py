@@ -149,6 +149,9 @@ class Message(models.Model):
     clicked_at = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(max_length=20, blank=True)
     error_message = models.TextField(blank=True)
+    hold_reason = models.CharField(
+        max_length=200, blank=True, help_text="Why a scheduled message is waiting (quiet hours, stale rates, retry)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -165,6 +168,8 @@ class Message(models.Model):
         indexes = [
             # dispatch_outreach: due rows waiting to be claimed.
             models.Index(fields=["due_at"], condition=Q(status="scheduled"), name="outreach_msg_due_idx"),
+            # dispatch_outreach reconciliation: rows claimed by a worker that never confirmed the send.
+            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outreach_msg_claimed_idx"),
             # Webhooks: find the message a provider event is about.
             models.Index(fields=["provider_message_id"], name="outreach_msg_provider_id_idx"),
             # Reports: sends per channel over a period.

@@ -12,4 +12,6 @@ urlpatterns = [
     path("rates/", include("rates.urls")),
     path("", loan_views.home, name="home"),
     path("", include("loans.urls")),
+    path("", include("outreach.urls")),
+    path("anymail/", include("anymail.urls")),
 ]

@@ -1,0 +1,65 @@
+"""Borrower actions on their personal page: a click on the tracked link and a "book a call" request."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from loans.models import Activity, Opportunity
+from outreach.models import BookingRequest, Message
+from outreach.services.engagement import engagement_record, message_record_event
+
+
+@transaction.atomic
+def tracked_link_click(*, opportunity: Opportunity, message: Message | None = None) -> bool:
+    """The borrower followed the scheduling link: a stop condition (→ Engaged). Repeat clicks change nothing."""
+    if message is not None:
+        if message_record_event(message=message, kind=Activity.Kind.CLICKED, data={"source": "tracked link"}) is None:
+            return False
+        engagement_record(
+            opportunity=opportunity,
+            kind=Activity.Kind.CLICKED,
+            channel=message.channel,
+            message=message,
+            record_activity=False,
+        )
+        return True
+    engagement_record(opportunity=opportunity, kind=Activity.Kind.CLICKED, data={"source": "borrower page"})
+    return True
+
+
+@transaction.atomic
+def booking_request_create(
+    *,
+    opportunity: Opportunity,
+    phone: str,
+    preferred_windows: list[str],
+    preferred_date: dt.date | None = None,
+    notes: str = "",
+    message: Message | None = None,
+) -> BookingRequest:
+    """Store a call request from the borrower page: a stop condition (→ Appointment); the officer is emailed."""
+    windows = [w for w in BookingRequest.Window.values if w in preferred_windows]
+    booking = BookingRequest(
+        organization_id=opportunity.organization_id,
+        opportunity=opportunity,
+        phone=phone,
+        preferred_windows=windows,
+        preferred_date=preferred_date,
+        notes=notes,
+    )
+    booking.full_clean(exclude=["opportunity", "organization"])
+    booking.save()
+    labels = ", ".join(str(BookingRequest.Window(w).label) for w in windows) or "any time"
+    when = f" on {preferred_date:%A %B} {preferred_date.day}" if preferred_date else ""
+    summary = f"Call me at {phone}{when}, {labels}." + (f" Note: {notes}" if notes else "")
+    engagement_record(
+        opportunity=opportunity,
+        kind=Activity.Kind.BOOKED,
+        channel=message.channel if message else "",
+        message=message,
+        body=summary,
+        data={"booking": booking.pk, "windows": windows, "date": preferred_date.isoformat() if preferred_date else ""},
+    )
+    return booking

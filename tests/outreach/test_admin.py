@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from outreach.models import LocalSms, SequenceStep
+from outreach.services.sequences import sequence_ensure_default
+from tests.conftest import client_for
+from tests.factories import BranchManagerFactory, OrganizationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def superuser_client(client):  # type: ignore[no-untyped-def]
+    user = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+def manager_with_outreach_perms(organization, branch):  # type: ignore[no-untyped-def]
+    manager = BranchManagerFactory(organization=organization, branch=branch)
+    manager.user.user_permissions.add(*Permission.objects.filter(content_type__app_label="outreach"))
+    return manager
+
+
+def test_preview_renders_every_step_against_a_real_opportunity(opportunity, superuser_client):
+    sequence = sequence_ensure_default(organization=opportunity.organization)
+    response = superuser_client.get(f"/admin/outreach/sequence/{sequence.pk}/preview/?opportunity={opportunity.pk}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Ana, today&#x27;s rates could lower your payment by $280.48 a month" in html
+    assert "SMS (" in html and "Reply STOP to opt out." in html
+    assert "https://refi.example.test/r/" in html
+
+
+def test_manager_preview_is_scoped_to_their_organization(opportunity, officer):
+    manager = manager_with_outreach_perms(officer.organization, officer.branch)
+    own = sequence_ensure_default(organization=opportunity.organization)
+    client = client_for(manager)
+    assert client.get(f"/admin/outreach/sequence/{own.pk}/preview/").status_code == 200
+    foreign = sequence_ensure_default(organization=OrganizationFactory())
+    assert client.get(f"/admin/outreach/sequence/{foreign.pk}/preview/").status_code == 404
+
+
+def test_step_inline_rejects_a_broken_template(opportunity, superuser_client):
+    sequence = sequence_ensure_default(organization=opportunity.organization)
+    steps = list(sequence.steps.order_by("position"))
+    data = {
+        "organization": opportunity.organization_id,
+        "name": sequence.name,
+        "is_default": "on",
+        "is_active": "on",
+        "steps-TOTAL_FORMS": "3",
+        "steps-INITIAL_FORMS": "3",
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+    }
+    for index, step in enumerate(steps):
+        data.update(
+            {
+                f"steps-{index}-id": step.pk,
+                f"steps-{index}-sequence": sequence.pk,
+                f"steps-{index}-position": step.position,
+                f"steps-{index}-day_offset": step.day_offset,
+                f"steps-{index}-channel": step.channel,
+                f"steps-{index}-subject_template": step.subject_template,
+                f"steps-{index}-body_template": step.body_template,
+            }
+        )
+    data["steps-1-body_template"] = "Hi {% if %}"
+    response = superuser_client.post(f"/admin/outreach/sequence/{sequence.pk}/change/", data)
+    assert response.status_code == 200 and "Template error" in response.content.decode()
+    assert SequenceStep.objects.get(pk=steps[1].pk).body_template == steps[1].body_template
+
+
+def test_local_sms_outbox_is_for_superusers_only(opportunity, officer, superuser_client):
+    LocalSms.objects.create(sid="LS1", to="+13125550100", body="Hello")
+    assert superuser_client.get("/admin/outreach/localsms/").status_code == 200
+    manager = client_for(manager_with_outreach_perms(officer.organization, officer.branch))
+    assert manager.get("/admin/outreach/localsms/").status_code == 403
+    assert manager.get("/admin/outreach/message/").status_code == 200
