@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "loans",
     "rates",
     "outreach",
+    "reports",
 ]
 
 MIDDLEWARE = [

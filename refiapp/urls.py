@@ -10,4 +10,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", loan_views.home, name="home"),
     path("", include("loans.urls")),
+    path("reports/", include("reports.urls")),
 ]
