@@ -47,8 +47,8 @@ from tests.factories import (
     MatchRunFactory,
     MessageFactory,
     OpportunityFactory,
-    OrganizationFactory,
     OrgAdminFactory,
+    OrganizationFactory,
 )
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -81,7 +81,9 @@ class _Builder:
     def __init__(self) -> None:
         self.enrollments: dict[int, Any] = {}
 
-    def opportunity(self, officer: Any, first_matched_at: dt.datetime, spread: str, run: Any, threshold: str, **kw: Any):
+    def opportunity(
+        self, officer: Any, first_matched_at: dt.datetime, spread: str, run: Any, threshold: str, **kw: Any
+    ):
         loan = LoanFactory(loan_officer=officer if officer is not None else kw.pop("loan_officer_for_loan"))
         extra = {"loan_officer": None, "branch": kw.pop("branch")} if officer is None else {}
         return OpportunityFactory(
@@ -125,7 +127,9 @@ def build_history() -> History:
     alice = LoanOfficerFactory(organization=org, branch=north, display_name="Alice Adams", email="alice@prairie.test")
     bob = LoanOfficerFactory(organization=org, branch=north, display_name="Bob Brown", email="bob@prairie.test")
     carol = LoanOfficerFactory(organization=org, branch=south, display_name="Carol Chen", email="carol@prairie.test")
-    manager = BranchManagerFactory(organization=org, branch=north, display_name="Morgan North", email="morgan@prairie.test")
+    manager = BranchManagerFactory(
+        organization=org, branch=north, display_name="Morgan North", email="morgan@prairie.test"
+    )
     south_manager = BranchManagerFactory(
         organization=org, branch=south, display_name="Sam South", email="sam@prairie.test"
     )
@@ -135,7 +139,12 @@ def build_history() -> History:
     b = _Builder()
 
     o1 = b.opportunity(alice, local(9, 9), "0.600", flat, "0.500", stage=STAGE.WON)
-    b.send(o1, local(9, 10), "email", [(K.DELIVERED, local(9, 10, 5)), (K.OPENED, local(9, 12)), (K.CLICKED, local(9, 12, 5))])
+    b.send(
+        o1,
+        local(9, 10),
+        "email",
+        [(K.DELIVERED, local(9, 10, 5)), (K.OPENED, local(9, 12)), (K.CLICKED, local(9, 12, 5))],
+    )
     b.event(o1, K.REPLIED, local(10, 9), channel="email")
     b.event(o1, K.BOOKED, local(10, 9, 30))
     b.stage(o1, STAGE.CONTACTED, STAGE.APPOINTMENT, local(10, 10))

@@ -166,9 +166,7 @@ def test_conversion_by_spread_band(history):
 def test_band_below_half_a_point_only_when_it_has_opportunities(history):
     from tests.factories import OpportunityFactory
 
-    OpportunityFactory(
-        loan__loan_officer=history.alice, first_matched_at=WEEK.start_at + H, spread=Decimal("0.499")
-    )
+    OpportunityFactory(loan__loan_officer=history.alice, first_matched_at=WEEK.start_at + H, spread=Decimal("0.499"))
     report = selectors.report_build(user=history.admin.user, period=WEEK)
     assert [(b.key, b.identified) for b in report.bands][0] == ("below_0.50", 1)
 
@@ -199,7 +197,11 @@ def test_period_is_whole_local_days(history):
 def test_window_medians_agree_with_the_database_median(history, groups):
     """The portable window-function median gives what PERCENTILE_CONT gives on PostgreSQL (and is what SQLite uses)."""
     qs = selectors.cohort(user=history.admin.user, period=WEEK)
-    group_expr = {"none": {}, "band": {"band": selectors.spread_band_expression()}, "rule": selectors.rule_expressions()}
+    group_expr = {
+        "none": {},
+        "band": {"band": selectors.spread_band_expression()},
+        "rule": selectors.rule_expressions(),
+    }
     durations = {"first_touch": selectors.first_touch_duration(), "appointment": selectors.appointment_duration()}
     window = selectors._medians_window(qs, group_expr[groups], durations)
     if connection.vendor == "postgresql":
