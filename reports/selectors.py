@@ -7,6 +7,12 @@ nothing loops over events in Python. The definitions are written out for users i
 * Period numbers (the officer table and the summary) count events whose ``occurred_at`` falls in the period.
 * The cohort (funnel, spread bands, threshold rules, median times) is the opportunities first matched in the
   period, followed to today: how many of them have reached each stage so far.
+
+A report is five queries on PostgreSQL: period events per officer (``loans_activity_report_idx``), opportunities
+identified per officer and the cohort (``loans_opp_report_idx`` on Opportunity (organization, first_matched_at)),
+officer names, cohort stage counts per band × rule (one join of the cohort to its activities), and the medians
+(one PERCENTILE_CONT ... FILTER per group over per-opportunity durations). Other databases compute the medians
+with window functions (six small queries).
 """
 
 from __future__ import annotations
@@ -22,9 +28,9 @@ from django.db.models import (
     Case,
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -91,6 +97,11 @@ _COUNTED_ACTIVITY = Q(
 ) | Q(kind=K.STAGE_CHANGE, to_stage__in=[STAGE.APPOINTMENT, STAGE.APPLICATION, STAGE.WON])
 
 
+_APPOINTMENT_REACHED = _APPOINTMENT_EVENT | _APPLICATION_EVENT | _WON_EVENT
+# The two median times of the cohort tables.
+DURATIONS = ("first_touch", "appointment")
+
+
 @dataclass(frozen=True)
 class Stage:
     key: str
@@ -106,7 +117,7 @@ COHORT_STAGES: tuple[Stage, ...] = (
     Stage("opened", "Opened", Q(kind=K.OPENED)),
     Stage("clicked", "Clicked", Q(kind=K.CLICKED)),
     Stage("replied", "Replied", Q(kind=K.REPLIED)),
-    Stage("appointment", "Appointment", _APPOINTMENT_EVENT | _APPLICATION_EVENT | _WON_EVENT),
+    Stage("appointment", "Appointment", _APPOINTMENT_REACHED),
     Stage("application", "Application started", _APPLICATION_EVENT | _WON_EVENT),
     Stage("won", "Won", _WON_EVENT),
 )
@@ -274,15 +285,12 @@ def officer_numbers(
 
 
 def cohort(*, user: Any, period: Period) -> QuerySet[Opportunity]:
+    """Opportunities first matched in the period (``loans_opp_report_idx``: organization, first_matched_at)."""
     return (
         Opportunity.objects.visible_to(user)
         .filter(first_matched_at__gte=period.start_at, first_matched_at__lt=period.end_at)
         .order_by()
     )
-
-
-def _reached(condition: Q) -> Exists:
-    return Exists(Activity.objects.filter(opportunity=OuterRef("pk")).filter(condition))
 
 
 def _first_at(condition: Q) -> Subquery:
@@ -302,7 +310,7 @@ def first_touch_duration() -> ExpressionWrapper:
 
 def appointment_duration() -> ExpressionWrapper:
     """Rate-drop match → the first appointment (or later stage, as counted for the appointment stage)."""
-    return _since_match(next(s.reached for s in COHORT_STAGES if s.key == "appointment"))
+    return _since_match(_APPOINTMENT_REACHED)
 
 
 def spread_band_expression() -> Case:
@@ -320,12 +328,47 @@ def rule_expressions() -> dict[str, Any]:
     }
 
 
-def _cohort_counts(qs: QuerySet[Opportunity], groups: dict[str, Any]) -> list[dict[str, Any]]:
-    aggregates = {"identified": Count("pk")}
-    aggregates |= {stage.key: Count("pk", filter=_reached(stage.reached)) for stage in COHORT_STAGES}
-    if groups:
-        return list(qs.annotate(**groups).values(*groups).annotate(**aggregates).order_by())
-    return [qs.aggregate(**aggregates)]
+GROUP_KEYS = ("band", "rule", "rule_threshold")
+
+
+def cohort_groups() -> dict[str, Any]:
+    """The finest grouping of the cohort; bands, rules and the total are sums of these groups."""
+    return {"band": spread_band_expression(), **rule_expressions()}
+
+
+def _through_activities(condition: Q) -> Q:
+    """An Activity condition seen from the opportunity: each lookup goes through ``activities__``."""
+    prefixed = Q()
+    prefixed.connector, prefixed.negated = condition.connector, condition.negated
+    prefixed.children = [
+        _through_activities(child) if isinstance(child, Q) else (f"activities__{child[0]}", child[1])
+        for child in condition.children
+    ]
+    return prefixed
+
+
+def cohort_counts(qs: QuerySet[Opportunity]) -> list[dict[str, Any]]:
+    """Per finest group: cohort opportunities, and how many of them reached each stage, in one query.
+
+    The cohort is joined once to its activities and each stage is COUNT(DISTINCT opportunity) FILTER (stage
+    condition). An opportunity lies in exactly one group, so the counts add up to coarser groups.
+    """
+    aggregates = {"identified": Count("pk", distinct=True)}
+    aggregates |= {
+        stage.key: Count("pk", distinct=True, filter=_through_activities(stage.reached)) for stage in COHORT_STAGES
+    }
+    return list(qs.annotate(**cohort_groups()).values(*GROUP_KEYS).annotate(**aggregates).order_by())
+
+
+def _rollup(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple, dict[str, int]]:
+    """Sum the per-group counts by ``keys`` (a few aggregated rows, not events)."""
+    names = ["identified", *(stage.key for stage in COHORT_STAGES)]
+    out: dict[tuple, dict[str, int]] = {}
+    for row in rows:
+        totals = out.setdefault(tuple(row[k] for k in keys), dict.fromkeys(names, 0))
+        for name in names:
+            totals[name] += row[name]
+    return out
 
 
 class Median(Aggregate):
@@ -337,45 +380,71 @@ class Median(Aggregate):
     allow_distinct = False
 
 
-def _medians_postgres(qs: QuerySet[Opportunity], groups: dict[str, Any], durations: dict[str, Any]) -> dict:
-    aggregates = {name: Median(expr, output_field=DurationField()) for name, expr in durations.items()}
-    if groups:
-        rows = qs.annotate(**groups).values(*groups).annotate(**aggregates).order_by()
-        return {tuple(row[g] for g in groups): {n: row[n] for n in durations} for row in rows}
-    return {(): qs.aggregate(**aggregates)}
+def _median_groups(counts: list[dict[str, Any]]) -> dict[tuple, Q]:
+    """Every group a median is shown for: the total, each band and each rule group present in the cohort."""
+    groups: dict[tuple, Q] = {(): Q()}
+    for band in sorted({row["band"] for row in counts}):
+        groups[("band", band)] = Q(band=band)
+    for rule, threshold in sorted({(row["rule"], row["rule_threshold"]) for row in counts}, key=str):
+        groups[("rule", rule, threshold)] = Q(rule=rule, rule_threshold=threshold)
+    return groups
 
 
-def _medians_window(qs: QuerySet[Opportunity], groups: dict[str, Any], durations: dict[str, Any]) -> dict:
-    """Other databases: rank each group's durations with window functions and keep only the middle one or two.
+def _first_since_match(condition: Q) -> ExpressionWrapper:
+    first = Min("activities__occurred_at", filter=_through_activities(condition))
+    return ExpressionWrapper(first - F("first_matched_at"), output_field=DurationField())
 
-    Only those (at most two per group) rows leave the database; their mean is the median.
+
+def _medians_postgres(qs: QuerySet[Opportunity], counts: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """PostgreSQL: one query. The inner query gives each cohort opportunity its group keys and durations (one
+    pass over the cohort's activities); the outer one takes PERCENTILE_CONT(0.5) ... FILTER (group) per group.
     """
-    result: dict[tuple, dict[str, dt.timedelta | None]] = {}
-    partition = [F(g) for g in groups] or None
-    for name, expr in durations.items():
-        middle = (
-            qs.annotate(**groups, d=expr)
-            .filter(d__isnull=False)
-            .annotate(
-                rn=Window(RowNumber(), partition_by=partition, order_by=[F("d").asc(), F("pk").asc()]),
-                n=Window(Count("pk"), partition_by=partition),
+    per_opportunity = qs.annotate(
+        **cohort_groups(),
+        first_touch=_first_since_match(Q(kind=K.SENT)),
+        appointment=_first_since_match(_APPOINTMENT_REACHED),
+    )
+    groups = _median_groups(counts)
+    aggregates = {}
+    for index, condition in enumerate(groups.values()):
+        for name in DURATIONS:
+            aggregates[f"g{index}_{name}"] = Median(name, filter=condition or None, output_field=DurationField())
+    row = per_opportunity.aggregate(**aggregates)
+    return {key: {name: row[f"g{index}_{name}"] for name in DURATIONS} for index, key in enumerate(groups)}
+
+
+def _medians_window(qs: QuerySet[Opportunity], counts: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """Other databases: per grouping, rank each group's durations with window functions and keep only the middle
+    one or two rows; only those leave the database, and their mean is the median.
+    """
+    result: dict[tuple, dict[str, Any]] = {}
+    durations = {"first_touch": first_touch_duration(), "appointment": appointment_duration()}
+    for prefix, groups in (((), {}), (("band",), {"band": spread_band_expression()}), (("rule",), rule_expressions())):
+        partition = [F(g) for g in groups] or None
+        for name, expr in durations.items():
+            middle = (
+                qs.annotate(**groups, d=expr)
+                .filter(d__isnull=False)
+                .annotate(
+                    rn=Window(RowNumber(), partition_by=partition, order_by=[F("d").asc(), F("pk").asc()]),
+                    n=Window(Count("pk"), partition_by=partition),
+                )
+                .filter(rn__gte=(F("n") + 1) / 2, rn__lte=F("n") / 2 + 1)
+                .values_list(*groups, "d")
             )
-            .filter(rn__gte=(F("n") + 1) / 2, rn__lte=F("n") / 2 + 1)
-            .values_list(*groups, "d")
-        )
-        picked: dict[tuple, list[dt.timedelta]] = {}
-        for *key, duration in middle:
-            picked.setdefault(tuple(key), []).append(duration)
-        for key, values in picked.items():
-            result.setdefault(key, {})[name] = sum(values, dt.timedelta()) / len(values)
+            picked: dict[tuple, list[dt.timedelta]] = {}
+            for *key, duration in middle:
+                picked.setdefault((*prefix, *key), []).append(duration)
+            for key, values in picked.items():
+                result.setdefault(key, {})[name] = sum(values, dt.timedelta()) / len(values)
     return result
 
 
-def cohort_medians(qs: QuerySet[Opportunity], groups: dict[str, Any]) -> dict[tuple, dict[str, dt.timedelta | None]]:
-    durations = {"first_touch": first_touch_duration(), "appointment": appointment_duration()}
+def cohort_medians(qs: QuerySet[Opportunity], counts: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """{(): total, ("band", key): ..., ("rule", rule, threshold): ...} → {"first_touch": td, "appointment": td}."""
     if connection.vendor == "postgresql":
-        return _medians_postgres(qs, groups, durations)
-    return _medians_window(qs, groups, durations)
+        return _medians_postgres(qs, counts)
+    return _medians_window(qs, counts)
 
 
 def _cohort_row(key: str, label: str, counts: dict[str, Any], medians: dict[str, Any]) -> CohortRow:
@@ -389,23 +458,18 @@ def _cohort_row(key: str, label: str, counts: dict[str, Any], medians: dict[str,
     )
 
 
-def cohort_total(*, user: Any, period: Period) -> CohortRow:
-    qs = cohort(user=user, period=period)
-    counts = _cohort_counts(qs, {})[0]
-    medians = cohort_medians(qs, {}).get((), {})
-    return _cohort_row("total", "All spreads", counts, medians)
+def cohort_total(counts: list[dict[str, Any]], medians: dict[tuple, dict[str, Any]]) -> CohortRow:
+    totals = _rollup(counts, ()).get((), {})
+    return _cohort_row("total", "All spreads", totals, medians.get((), {}))
 
 
-def cohort_by_band(*, user: Any, period: Period) -> list[CohortRow]:
-    qs = cohort(user=user, period=period)
-    groups = {"band": spread_band_expression()}
-    counts = {row["band"]: row for row in _cohort_counts(qs, groups)}
-    medians = cohort_medians(qs, groups)
+def cohort_by_band(counts: list[dict[str, Any]], medians: dict[tuple, dict[str, Any]]) -> list[CohortRow]:
+    totals = _rollup(counts, ("band",))
     rows = []
     for key, label, _lower, _upper in SPREAD_BANDS:
-        if key in _OPTIONAL_BANDS and key not in counts:
+        if key in _OPTIONAL_BANDS and (key,) not in totals:
             continue
-        rows.append(_cohort_row(key, label, counts.get(key, {}), medians.get((key,), {})))
+        rows.append(_cohort_row(key, label, totals.get((key,), {}), medians.get(("band", key), {})))
     return rows
 
 
@@ -416,19 +480,14 @@ def _rule_label(rule: str | None, threshold: Decimal | None) -> str:
     return f"{name} {threshold:.3f} pts" if threshold is not None else name
 
 
-def cohort_by_rule(*, user: Any, period: Period) -> list[CohortRow]:
-    qs = cohort(user=user, period=period)
-    groups = rule_expressions()
-    medians = cohort_medians(qs, groups)
+def cohort_by_rule(counts: list[dict[str, Any]], medians: dict[tuple, dict[str, Any]]) -> list[CohortRow]:
+    totals = _rollup(counts, ("rule", "rule_threshold"))
     rows = []
-    for counts in _cohort_counts(qs, groups):
-        rule, threshold = counts["rule"], counts["rule_threshold"]
-        if threshold is not None:
-            threshold = Decimal(threshold).quantize(Decimal("0.001"))
+    for (rule, raw_threshold), group_counts in totals.items():
+        threshold = None if raw_threshold is None else Decimal(raw_threshold).quantize(Decimal("0.001"))
         key = f"{rule or 'unknown'}:{threshold if threshold is not None else ''}"
-        rows.append(
-            _cohort_row(key, _rule_label(rule, threshold), counts, medians.get((rule, counts["rule_threshold"]), {}))
-        )
+        label = _rule_label(rule, threshold)
+        rows.append(_cohort_row(key, label, group_counts, medians.get(("rule", rule, raw_threshold), {})))
     order = {Organization.MatchingRule.FLAT: 0, Organization.MatchingRule.OPTIMAL: 1}
     return sorted(rows, key=lambda r: (order.get(r.key.split(":")[0], 2), r.key))
 
@@ -443,6 +502,9 @@ def report_build(*, user: Any, period: Period, now: dt.datetime | None = None) -
         raise PermissionError("The user has no active staff profile.")
     organization = profile.organization
     officers, total = officer_numbers(user=user, period=period, organization=organization)
+    qs = cohort(user=user, period=period)
+    counts = cohort_counts(qs)
+    medians = cohort_medians(qs, counts)
     return Report(
         organization=organization,
         period=period,
@@ -450,7 +512,7 @@ def report_build(*, user: Any, period: Period, now: dt.datetime | None = None) -
         generated_at=now or timezone.now(),
         officers=officers,
         total=total,
-        cohort_total=cohort_total(user=user, period=period),
-        bands=cohort_by_band(user=user, period=period),
-        rules=cohort_by_rule(user=user, period=period),
+        cohort_total=cohort_total(counts, medians),
+        bands=cohort_by_band(counts, medians),
+        rules=cohort_by_rule(counts, medians),
     )
