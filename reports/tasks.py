@@ -12,21 +12,13 @@ from reports.services import weekly_report_send
 
 logger = logging.getLogger(__name__)
 
-# The schedule, for the project's setup_schedules command (Schedule.objects.update_or_create(name=..., defaults=...)).
-# Hourly, so every organization gets its report in its own Monday 08:xx whatever its timezone.
-WEEKLY_REPORT_SCHEDULE = {
-    "name": "reports.send_due_weekly_reports",
-    "func": "reports.tasks.send_due_weekly_reports",
-    "schedule_type": "H",
-    "repeats": -1,
-}
-
 
 def send_due_weekly_reports() -> int:
     """Send the weekly report of every organization whose local time is past Monday 08:00 and not yet sent.
 
-    Runs hourly; a second run in the same hour, a run on a second worker or a late run sends nothing twice
-    (each send is claimed in ``WeeklyReportSend`` first). Returns the number of emails sent.
+    Scheduled hourly as "weekly-reports" (refiapp/schedules.py). A second run in the same hour, a run on a second
+    worker or a late run sends nothing twice (each send is claimed in ``WeeklyReportSend`` first). Returns the
+    number of emails sent.
     """
     now = timezone.now()
     sent = 0

@@ -8,7 +8,7 @@ import time_machine
 from django.core import mail
 
 from reports.models import WeeklyReportSend
-from reports.tasks import WEEKLY_REPORT_SCHEDULE, send_due_weekly_reports
+from reports.tasks import send_due_weekly_reports
 from tests.factories import BranchManagerFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,8 +85,3 @@ def test_an_organization_with_a_broken_timezone_does_not_stop_the_others(history
     OrganizationFactory(slug="broken", timezone="Mars/Olympus_Mons")
     with time_machine.travel(dt.datetime(2026, 11, 16, 8, 10, tzinfo=CHICAGO), tick=False):
         assert send_due_weekly_reports() == 4
-
-
-def test_schedule_is_hourly_and_names_the_task():
-    assert WEEKLY_REPORT_SCHEDULE["func"] == f"{send_due_weekly_reports.__module__}.{send_due_weekly_reports.__name__}"
-    assert WEEKLY_REPORT_SCHEDULE["schedule_type"] == "H"
