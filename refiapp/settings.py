@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "loans",
     "rates",
     "outreach",
+    "reports",
 ]
 
 MIDDLEWARE = [

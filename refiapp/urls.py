@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("loans.urls")),
     path("", include("outreach.urls")),
     path("anymail/", include("anymail.urls")),
+    path("reports/", include("reports.urls")),
 ]
