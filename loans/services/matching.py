@@ -352,7 +352,7 @@ class _MatchStatements:
         pg, fence = self.pg, self._fence()
         as_of = self._ymd("%(as_of)s") if not pg else self._ymd("CAST(%(as_of)s AS date)")
         made = self._payments_made("l.first_payment_date", as_of, "l.term_months")
-        made_upb = self._payments_made("l.upb_as_of", self._ymd("l.upb_as_of"), "l.term_months")
+        made_upb = self._payments_made("l.first_payment_date", self._ymd("l.upb_as_of"), "l.term_months")
         bucket = "CASE WHEN l.term_months <= 180 THEN 180 ELSE 360 END"
         if pg:
             rate_old, rate_new = "l.note_rate / 1200", "m.rate / 1200"
