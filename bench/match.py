@@ -99,8 +99,16 @@ def setup_org() -> tuple[Organization, list[LoanOfficer]]:
 
 
 def clear_matches(org: Organization) -> None:
+    """Remove the bench organization's opportunities, so the next run is a first run on a clean table."""
+    tables = (Activity._meta.db_table, Opportunity._meta.db_table, MatchRun._meta.db_table)
+    others = (
+        Opportunity.objects.exclude(organization=org).exists() or Activity.objects.exclude(organization=org).exists()
+    )
     with connection.cursor() as cursor:
-        for table in (Activity._meta.db_table, Opportunity._meta.db_table, MatchRun._meta.db_table):
+        if connection.vendor == "postgresql" and not others:
+            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+            return
+        for table in tables:
             cursor.execute(f"DELETE FROM {table} WHERE organization_id = %s", [org.pk])
 
 
