@@ -106,7 +106,7 @@ def clear_matches(org: Organization) -> None:
     )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and not others:
-            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
             return
         for table in tables:
             cursor.execute(f"DELETE FROM {table} WHERE organization_id = %s", [org.pk])

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Count, IntegerField, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from loans import finance
@@ -234,13 +234,14 @@ class _MatchStatements:
         self.optimal = organization.matching_rule == Organization.MatchingRule.OPTIMAL
         ops = connection.ops
         now = timezone.now()
+        cool_off = dt.timedelta(days=CLOSED_COOL_OFF_DAYS)
         self.params: dict[str, Any] = {
             "org": organization.pk,
             "run": run.pk,
             "now": ops.adapt_datetimefield_value(now),
             "as_of": ops.adapt_datefield_value(as_of),
             "refi_cutoff": ops.adapt_datefield_value(as_of - relativedelta(months=RECENT_REFINANCE_MONTHS)),
-            "cool_off": ops.adapt_datetimefield_value(now - dt.timedelta(days=CLOSED_COOL_OFF_DAYS)),
+            "cool_off": ops.adapt_datetimefield_value(now - cool_off),
             "season_cutoff": ops.adapt_datefield_value(as_of - dt.timedelta(days=finance.SEASONING_DAYS)),
             "cc_fixed": organization.closing_cost_fixed,
             "cc_pct": organization.closing_cost_percent,
@@ -256,6 +257,14 @@ class _MatchStatements:
             **{f"x_{k}": v for k, v in XSTAR.items()},
         }
         self.params["x_one_minus_tau"] = 1.0 - XSTAR["tau"]
+        self.cooling = (
+            Opportunity.objects.filter(organization=organization, stage__in=CLOSED_STAGES)
+            .filter(
+                Q(stage_changed_at__gt=now - cool_off) | Q(stage_changed_at__isnull=True, updated_at__gt=now - cool_off)
+            )
+            .exists()
+        )
+        self.all_priced = True
         spreads = [b.min_spread for b in bands]
         min_spread = Decimal(0) if self.optimal or not spreads else min(spreads)
         self.params["min_spread"] = min_spread
@@ -360,6 +369,13 @@ class _MatchStatements:
             rate_old, rate_new = "CAST(l.note_rate AS REAL) / 1200.0", "CAST(m.rate AS REAL) / 1200.0"
         note_m = "l.note_rate" if pg else "CAST(round(l.note_rate * 1000) AS INTEGER)"
         spread_ok = "l.note_rate - m.rate >= %(min_spread)s" if pg else f"{note_m} - m.rate_m >= %(min_spread_m)s"
+        # Loans whose last opportunity was closed recently get no new one (joined only when there are any).
+        cooling_join = cooling_filter = ""
+        if self.cooling:
+            cooling_join = f"""LEFT JOIN (SELECT DISTINCT loan_id FROM loans_opportunity
+                       WHERE organization_id = %(org)s AND stage IN {self._in(CLOSED_STAGES)}
+                         AND COALESCE(stage_changed_at, updated_at) > %(cool_off)s) c ON c.loan_id = l.id"""
+            cooling_filter = "AND (o.id IS NOT NULL OR c.loan_id IS NULL)"
         # Stage 1: the candidate book joined to today's rate of its product, with payments made.
         stage1 = f"""
             SELECT l.id AS loan_id, l.borrower_id, l.loan_officer_id, l.branch_id, l.product_type,
@@ -375,15 +391,13 @@ class _MatchStatements:
             JOIN market m ON m.product_type = l.product_type AND m.bucket = {bucket}
             LEFT JOIN (SELECT id, loan_id, qualifies FROM loans_opportunity
                        WHERE organization_id = %(org)s AND stage IN {self._in(OPEN_STAGES)}) o ON o.loan_id = l.id
-            LEFT JOIN (SELECT DISTINCT loan_id FROM loans_opportunity
-                       WHERE organization_id = %(org)s AND stage IN {self._in(CLOSED_STAGES)}
-                         AND COALESCE(stage_changed_at, updated_at) > %(cool_off)s) c ON c.loan_id = l.id
+            {cooling_join}
             WHERE l.organization_id = %(org)s
               AND l.status = 'active' AND l.days_past_due = 0 AND l.lien_position = 'first'
               AND {spread_ok}
               AND NOT (l.note_date > %(refi_cutoff)s
                        AND (l.purpose <> 'purchase' OR l.refinanced_from_id IS NOT NULL))
-              AND (o.id IS NOT NULL OR c.loan_id IS NULL)
+              {cooling_filter}
         """
         # Stage 2: the growth factors (exact numeric powers on PostgreSQL).
         one = "1" if pg else "1.0"
