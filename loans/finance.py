@@ -6,6 +6,7 @@ at the point a figure becomes a published number (a payment, a balance, a saving
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -135,6 +136,78 @@ def refinance_savings(
     )
 
 
+# --- Payoff of an existing loan (refinance) -------------------------------------------------------------------
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` moved by whole months, clipped to the end of shorter months (Jan 31 + 1 month = Feb 28/29)."""
+    year, month_index = divmod(day.year * 12 + (day.month - 1) + months, 12)
+    month = month_index + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def last_due_date(*, first_payment_date: dt.date, as_of: dt.date, term_months: int) -> dt.date | None:
+    """The latest scheduled due date on or before ``as_of``; None before the first payment is due."""
+    made = payments_made(first_payment_date=first_payment_date, as_of=as_of, term_months=term_months)
+    if made == 0:
+        return None
+    return add_months(first_payment_date, made - 1)
+
+
+def balance_after(*, balance: Decimal, annual_rate: Decimal, monthly_payment: Decimal, payments: int) -> Decimal:
+    """A known balance carried forward by ``payments`` level payments (never below zero)."""
+    if payments <= 0:
+        return money(balance)
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        r = monthly_rate(annual_rate)
+        if r == 0:
+            result = Decimal(balance) - Decimal(monthly_payment) * payments
+        else:
+            growth = (1 + r) ** payments
+            result = Decimal(balance) * growth - Decimal(monthly_payment) * (growth - 1) / r
+    return max(money(result), ZERO)
+
+
+def accrued_interest(*, principal: Decimal, annual_rate: Decimal, days: int) -> Decimal:
+    """Simple per-diem interest, actual/365: principal × rate × days / 365 (mortgage interest is paid in arrears)."""
+    if days <= 0 or principal <= 0:
+        return ZERO
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        return money(Decimal(principal) * Decimal(annual_rate) / 100 * days / 365)
+
+
+@dataclass(frozen=True)
+class Payoff:
+    principal: Decimal
+    interest_from: dt.date
+    interest_days: int
+    accrued_interest: Decimal
+    fees: Decimal
+    total: Decimal
+
+
+def payoff(
+    *, principal: Decimal, annual_rate: Decimal, interest_from: dt.date, payoff_date: dt.date, fees: Decimal = ZERO
+) -> Payoff:
+    """What it takes to pay a loan off on ``payoff_date``: principal + interest accrued since ``interest_from``
+    (the last due date, or the note date before the first payment) + fees."""
+    days = max((payoff_date - interest_from).days, 0)
+    interest = accrued_interest(principal=principal, annual_rate=annual_rate, days=days)
+    return Payoff(
+        principal=money(principal),
+        interest_from=interest_from,
+        interest_days=days,
+        accrued_interest=interest,
+        fees=money(fees),
+        total=money(money(principal) + interest + money(fees)),
+    )
+
+
+# --- The match: today's figures of one loan, net tangible benefit, the optimal threshold --------------------
+
+
 def net_benefit(*, total_interest_savings: Decimal, costs: Decimal) -> Decimal:
     """What the borrower keeps: interest saved over the remaining term minus the closing costs."""
     return money(Decimal(total_interest_savings) - Decimal(costs))
@@ -169,19 +242,7 @@ def balance_as_of(
     if made >= term_months:
         return ZERO
     pmt = payment(principal=original_amount, annual_rate=note_rate, months=term_months)
-    return _roll_forward(balance=Decimal(current_upb), annual_rate=note_rate, pmt=pmt, payments=since)
-
-
-def _roll_forward(*, balance: Decimal, annual_rate: Decimal, pmt: Decimal, payments: int) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = PRECISION
-        r = monthly_rate(annual_rate)
-        if r == 0:
-            rolled = balance - pmt * payments
-        else:
-            growth = (1 + r) ** payments
-            rolled = balance * growth - pmt * (growth - 1) / r
-    return max(money(rolled), ZERO)
+    return balance_after(balance=Decimal(current_upb), annual_rate=note_rate, monthly_payment=pmt, payments=since)
 
 
 def loan_refinance_savings(

@@ -6,7 +6,7 @@ Rates are percent (6.5 means 6.5 %) with three decimals.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.001")
@@ -30,3 +30,13 @@ def money(value: Decimal | int | str | float) -> Decimal:
 def rate(value: Decimal | int | str | float) -> Decimal:
     """Round a percent rate to three decimals, half up."""
     return to_decimal(value).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def money_down(value: Decimal | int | str | float) -> Decimal:
+    """Round an amount down to cents: for maxima that must not exceed a limit (e.g. a maximum loan by LTV)."""
+    return to_decimal(value).quantize(CENT, rounding=ROUND_FLOOR)
+
+
+def money_up(value: Decimal | int | str | float) -> Decimal:
+    """Round an amount up to cents: for minima that must cover a sum (e.g. a loan that pays off another)."""
+    return to_decimal(value).quantize(CENT, rounding=ROUND_CEILING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -61,6 +62,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "refiapp.context_processors.workspace",
+                "rates.context_processors.rate_staleness",
             ],
         },
     },
@@ -120,7 +122,9 @@ STORAGES = {
     },
 }
 
-# Uploads: LOS exports stream from disk past this size; a request body may not exceed 50 MB.
+# Uploads (stored LOS exports): MEDIA_ROOT is never served by the app itself.
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / "media"))
+# LOS exports stream from disk past this size; a request body may not exceed 50 MB.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 52_428_800
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 52_428_800)
@@ -182,6 +186,8 @@ FRED_API_URL = env_str("FRED_API_URL", "https://api.stlouisfed.org/fred/series/o
 
 # API rate limit per token.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120)
+# Fees added to every payoff of an existing loan (payoff statement, reconveyance/recording), in dollars.
+REFINANCE_PAYOFF_FEE = Decimal(env_str("REFINANCE_PAYOFF_FEE", "0.00"))
 
 LOGGING = {
     "version": 1,

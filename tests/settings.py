@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 
 from refiapp.settings import *  # noqa: E402,F403
-from refiapp.settings import Q_CLUSTER  # noqa: E402
+from refiapp.settings import DATABASES, Q_CLUSTER  # noqa: E402
 
 DEBUG = False
 SECURE_SSL_REDIRECT = False
@@ -25,3 +25,9 @@ TWILIO_FROM_NUMBER = "+15005550006"
 FRED_API_KEY = ""
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MEDIA_ROOT = "/tmp/refiapp-test-media"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file (one per test process), not Django's shared-cache in-memory database: there, a second writer gets
+    # "database table is locked" at once, while a real SQLite file waits (busy timeout, BEGIN IMMEDIATE) as in
+    # production. The concurrent double-submit test of the command API needs the real behaviour.
+    DATABASES["default"]["TEST"] = {"NAME": f"/tmp/refiapp-test-{os.getpid()}.sqlite3"}

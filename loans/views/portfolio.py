@@ -23,7 +23,7 @@ from loans.tenancy import get_visible_or_404, profile_for
 def home(request: HttpRequest) -> HttpResponse:
     if profile_for(request.user) is None:
         return render(request, "no_profile.html", status=403)
-    return redirect("loans:loan_list")
+    return redirect("loans:board")
 
 
 class HtmxTableMixin:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 
 from loans import tasks
@@ -84,3 +85,15 @@ def test_daily_task_matches_every_organization_and_skips_a_running_one(priced):
     assert {r.organization_id for r in runs} == {priced.pk, idle.pk}
     assert {r.trigger for r in runs} == {"schedule"}
     assert Opportunity.objects.count() == 1
+
+
+def test_daily_refresh_fetches_then_matches_on_business_days(priced):
+    from refiapp.tasks import daily_refresh
+
+    with time_machine.travel(dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC), tick=False):  # a Monday
+        summary = daily_refresh()
+    assert summary.endswith("matched 1 organization(s)")
+    assert MatchRun.objects.get().trigger == "schedule"
+    with time_machine.travel(dt.datetime(2026, 11, 28, 11, 0, tzinfo=dt.UTC), tick=False):  # a Saturday
+        assert daily_refresh().endswith("no match on Saturday")
+    assert MatchRun.objects.count() == 1
