@@ -203,3 +203,168 @@ def payoff(
         fees=money(fees),
         total=money(money(principal) + interest + money(fees)),
     )
+
+
+# --- The match: today's figures of one loan, net tangible benefit, the optimal threshold --------------------
+
+
+def net_benefit(*, total_interest_savings: Decimal, costs: Decimal) -> Decimal:
+    """What the borrower keeps: interest saved over the remaining term minus the closing costs."""
+    return money(Decimal(total_interest_savings) - Decimal(costs))
+
+
+def balance_as_of(
+    *,
+    original_amount: Decimal,
+    note_rate: Decimal,
+    term_months: int,
+    first_payment_date: dt.date,
+    as_of: dt.date,
+    current_upb: Decimal | None = None,
+    upb_as_of: dt.date | None = None,
+) -> Decimal:
+    """The unpaid balance on ``as_of``.
+
+    Without a reported UPB: the scheduled balance after the payments made. With one: the reported UPB rolled
+    forward by the scheduled payments due after its as-of date (none when it has no date), so a UPB exported
+    last month is not read as today's.
+    """
+    made = payments_made(first_payment_date=first_payment_date, as_of=as_of, term_months=term_months)
+    if current_upb is None:
+        return scheduled_balance(
+            principal=original_amount, annual_rate=note_rate, term_months=term_months, payments=made
+        )
+    since = 0
+    if upb_as_of is not None:
+        since = made - payments_made(first_payment_date=first_payment_date, as_of=upb_as_of, term_months=term_months)
+    if since <= 0:
+        return money(current_upb)
+    if made >= term_months:
+        return ZERO
+    pmt = payment(principal=original_amount, annual_rate=note_rate, months=term_months)
+    return balance_after(balance=Decimal(current_upb), annual_rate=note_rate, monthly_payment=pmt, payments=since)
+
+
+def loan_refinance_savings(
+    *,
+    original_amount: Decimal,
+    note_rate: Decimal,
+    term_months: int,
+    first_payment_date: dt.date,
+    as_of: dt.date,
+    market_rate: Decimal,
+    current_upb: Decimal | None = None,
+    upb_as_of: dt.date | None = None,
+    closing_cost_fixed: Decimal = Decimal("1500.00"),
+    closing_cost_percent: Decimal = Decimal("1.000"),
+) -> Savings:
+    """The figures the match stores for one loan: today's balance refinanced at ``market_rate`` over the same
+    remaining months, against the loan's own scheduled payment (DESIGN §4)."""
+    remaining = remaining_months(first_payment_date=first_payment_date, as_of=as_of, term_months=term_months)
+    if remaining <= 0:
+        raise ValueError("the loan has no scheduled payments left")
+    balance = balance_as_of(
+        original_amount=original_amount,
+        note_rate=note_rate,
+        term_months=term_months,
+        first_payment_date=first_payment_date,
+        as_of=as_of,
+        current_upb=current_upb,
+        upb_as_of=upb_as_of,
+    )
+    current = payment(principal=original_amount, annual_rate=note_rate, months=term_months)
+    return refinance_savings(
+        balance=balance,
+        current_payment=current,
+        remaining=remaining,
+        new_rate=market_rate,
+        closing_cost_fixed=closing_cost_fixed,
+        closing_cost_percent=closing_cost_percent,
+    )
+
+
+# --- Net tangible benefit (DESIGN §4) -------------------------------------------------------------------
+
+NTB_MIN_RATE_DROP = Decimal("0.500")  # VA IRRRL and FHA streamline: the note rate must fall by half a point
+VA_IRRRL_MAX_RECOUPMENT_MONTHS = 36
+SEASONING_PAYMENTS = 6
+SEASONING_DAYS = 210
+
+
+def va_irrrl_ok(*, rate_drop: Decimal, recoupment_months: int | None) -> bool:
+    """VA IRRRL: closing costs recouped within 36 months and a rate drop of at least 0.50 points."""
+    return (
+        recoupment_months is not None
+        and recoupment_months <= VA_IRRRL_MAX_RECOUPMENT_MONTHS
+        and Decimal(rate_drop) >= NTB_MIN_RATE_DROP
+    )
+
+
+def fha_streamline_ok(*, rate_drop: Decimal) -> bool:
+    """FHA streamline: the (combined) rate falls by at least 0.50 points."""
+    return Decimal(rate_drop) >= NTB_MIN_RATE_DROP
+
+
+def seasoning_ok(*, first_payment_date: dt.date, as_of: dt.date, term_months: int) -> bool:
+    """Seasoned: six scheduled payments made and 210 days past the first payment's due date."""
+    made = payments_made(first_payment_date=first_payment_date, as_of=as_of, term_months=term_months)
+    return made >= SEASONING_PAYMENTS and (as_of - first_payment_date).days >= SEASONING_DAYS
+
+
+# --- Optimal refinancing differential: Agarwal, Driscoll & Laibson (2013) -------------------------------
+
+LAMBERT_W_HALLEY_STEPS = 3  # from the branch-point series: < 1e-9 for every φ ≥ 1 (the SQL match uses the same)
+
+
+def lambert_w0_neg_exp(phi: float) -> float:
+    """W₀(−e^−φ) for φ ≥ 1, the only argument x* needs (it lies in [−1/e, 0), where W₀ runs from −1 to 0).
+
+    Start from the series around the branch point, in p = √(2(1 + e·z)) = √(2(1 − e^(1−φ))):
+    W ≈ −1 + p − p²/3 + 11p³/72 − 43p⁴/540; then a fixed number of Halley steps on w·eʷ − z.
+    """
+    if phi < 1:
+        raise ValueError("phi must be at least 1")
+    z = -math.exp(-phi)
+    p = math.sqrt(2.0 * (1.0 - math.exp(1.0 - phi)))
+    w = -1.0 + p - p * p / 3.0 + 11.0 / 72.0 * p**3 - 43.0 / 540.0 * p**4
+    for _ in range(LAMBERT_W_HALLEY_STEPS):
+        if w <= -1.0:
+            return -1.0
+        ew = math.exp(w)
+        f = w * ew - z
+        w = w - f / (ew * (w + 1.0) - (w + 2.0) * f / (2.0 * w + 2.0))
+    return w
+
+
+def optimal_refinance_differential(
+    *,
+    balance: Decimal | float,
+    refinance_cost: Decimal | float,
+    note_rate: Decimal | float,
+    remaining_years: Decimal | float,
+    discount_rate: float = 0.05,
+    rate_volatility: float = 0.0109,
+    move_probability: float = 0.10,
+    inflation: float = 0.03,
+    tax_rate: float = 0.0,
+) -> float:
+    """x*, the rate drop at which refinancing is optimal, as a fraction (0.0107 = 107 basis points).
+
+    Agarwal, Driscoll & Laibson (2013), "Optimal Mortgage Refinancing: A Closed-Form Solution", JMCB 45(4):
+    x* = (φ + W₀(−e^−φ)) / ψ, ψ = √(2(ρ+λ))/σ, φ = 1 + ψ(ρ+λ)κ/(M(1−τ)), λ = μ + i₀/(e^(i₀Γ) − 1) + π.
+    ``note_rate`` is in percent (6.0), like every rate in refiapp; i₀ = note_rate / 100. At i₀ = 0 the
+    principal-repayment term i₀/(e^(i₀Γ) − 1) takes its limit 1/Γ.
+    """
+    m, kappa = float(balance), float(refinance_cost)
+    i0, gamma = float(note_rate) / 100.0, float(remaining_years)
+    if m <= 0:
+        raise ValueError("balance must be positive")
+    if gamma <= 0:
+        raise ValueError("remaining_years must be positive")
+    if kappa < 0:
+        raise ValueError("refinance_cost cannot be negative")
+    repayment = 1.0 / gamma if i0 == 0 else i0 / (math.exp(i0 * gamma) - 1.0)
+    lam = move_probability + repayment + inflation
+    psi = math.sqrt(2.0 * (discount_rate + lam)) / rate_volatility
+    phi = 1.0 + psi * (discount_rate + lam) * kappa / (m * (1.0 - tax_rate))
+    return (phi + lambert_w0_neg_exp(phi)) / psi

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from loans.views import board, imports, opportunities, portfolio, refinance
+from loans.views import board, imports, matching, opportunities, portfolio, refinance
 
 app_name = "loans"
 
@@ -20,4 +20,5 @@ urlpatterns = [
     path("imports/<int:pk>/commit/", imports.import_commit, name="import_commit"),
     path("imports/<int:pk>/summary/", imports.import_summary, name="import_summary"),
     path("imports/<int:pk>/errors.csv", imports.import_errors_csv, name="import_errors_csv"),
+    path("match/run/", matching.run_match, name="run_match"),
 ]

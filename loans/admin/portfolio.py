@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from loans.admin.matching import ThresholdRuleForm, add_default_bands, run_match_now
 from loans.admin_base import TenantAdmin
 from loans.models import (
     Activity,
@@ -19,6 +20,7 @@ from loans.models import (
     Organization,
     ThresholdRule,
 )
+from loans.tenancy import profile_for
 
 
 @admin.register(Organization)
@@ -30,6 +32,7 @@ class OrganizationAdmin(TenantAdmin):
         ("Matching", {"fields": ["matching_rule", "staleness_days", "closing_cost_fixed", "closing_cost_percent"]}),
         ("Outreach and reports", {"fields": ["auto_enroll", "revenue_per_loan"]}),
     ]
+    actions = [run_match_now]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:
         return [] if request.user.is_superuser else ["slug"]
@@ -157,9 +160,27 @@ class LoanImportAdmin(TenantAdmin):
 
 @admin.register(ThresholdRule)
 class ThresholdRuleAdmin(TenantAdmin):
-    list_display = ["product_type", "min_balance", "max_balance", "min_spread"]
+    """The flat matching rule: minimum spread per product type and loan-size band (the organization chooses
+    between these and the optimal rule on its own page)."""
+
+    form = ThresholdRuleForm
+    list_display = ["product_type", "band", "min_balance", "max_balance", "min_spread"]
+    list_display_links = ["product_type", "band"]
     list_editable = ["min_spread"]
     list_filter = ["product_type"]
+    ordering = ["product_type", "min_balance"]
+    actions = [add_default_bands]
+
+    @admin.display(description="Loan size")
+    def band(self, obj: ThresholdRule) -> str:
+        end = f"${obj.max_balance:,.0f}" if obj.max_balance is not None else "and up"
+        return f"${obj.min_balance:,.0f} – {end}" if obj.max_balance is not None else f"${obj.min_balance:,.0f} {end}"
+
+    def get_form(self, request: HttpRequest, obj: ThresholdRule | None = None, **kwargs):  # type: ignore[no-untyped-def]
+        form = super().get_form(request, obj, **kwargs)
+        profile = profile_for(request.user)
+        form.organization_id = profile.organization_id if profile else None
+        return form
 
 
 @admin.register(MatchRun)

@@ -372,9 +372,11 @@ def test_summary_without_rates_or_runs(officer_client):
     assert "never" in html
 
 
-def test_run_match_button_only_when_the_url_exists(manager_client):
-    # The matching slice provides loans:run_match; until then the board shows no button.
+def test_run_match_button_for_managers_only(manager_client, officer_client):
     response = manager_client.get(BOARD)
+    assert response.context["run_match_url"] == reverse("loans:run_match")
+    assert b"Run match now" in response.content
+    response = officer_client.get(BOARD)
     assert response.context["run_match_url"] is None
     assert b"Run match now" not in response.content
 

@@ -152,7 +152,7 @@ def test_rate_sheet_with_bad_rows_shows_every_error_and_imports_nothing(manager_
     assert "2 problems" in body
     assert "line 3: date &#x27;tomorrow&#x27; is not YYYY-MM-DD or MM/DD/YYYY" in body
     assert "line 4: rate &#x27;&#x27; is not a number" in body
-    assert "type=\"submit\">Import " not in body  # no confirm button
+    assert 'type="submit">Import ' not in body  # no confirm button
     assert not RateObservation.objects.exists()
     assert not RateSeries.objects.exists()
 
