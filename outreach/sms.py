@@ -112,7 +112,7 @@ class TwilioSmsBackend:
         self.client = Client(
             settings.TWILIO_ACCOUNT_SID,
             settings.TWILIO_AUTH_TOKEN,
-            http_client=TwilioHttpClient(timeout=getattr(settings, "TWILIO_TIMEOUT_SECONDS", 15)),
+            http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
         )
 
     def _sender(self) -> dict[str, str]:
@@ -173,6 +173,6 @@ BACKENDS = {"local": LocalSmsBackend, "twilio": TwilioSmsBackend}
 
 def get_sms_gateway() -> SmsGateway:
     """The configured gateway: SMS_BACKEND is "local", "twilio" or a dotted path to a class."""
-    name = getattr(settings, "SMS_BACKEND", "local") or "local"
+    name = settings.SMS_BACKEND or "local"
     cls = BACKENDS.get(name) or import_string(name)
     return cls()

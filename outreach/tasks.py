@@ -1,4 +1,4 @@
-"""django-q2 task functions: they only fetch ids and call services (schedules: ``SCHEDULES`` below)."""
+"""django-q2 task functions: they only fetch ids and call services (scheduled in refiapp/schedules.py)."""
 
 from __future__ import annotations
 
@@ -12,25 +12,6 @@ from outreach.services.sequences import sequences_ensure_defaults
 from outreach.services.webhooks import webhook_event_process, webhook_events_process_pending
 
 logger = logging.getLogger(__name__)
-
-# For the project's setup_schedules command: Schedule.objects.update_or_create(name=name, defaults=...).
-# Every minute; the dispatcher stops claiming after 50 s so passes never pile up (and two overlapping passes are
-# still safe: claims are conditional UPDATEs).
-SCHEDULES: list[dict[str, Any]] = [
-    {"name": "outreach: dispatch", "func": "outreach.tasks.dispatch_outreach", "schedule_type": "I", "minutes": 1},
-    {
-        "name": "outreach: webhook retry",
-        "func": "outreach.tasks.process_pending_webhook_events",
-        "schedule_type": "I",
-        "minutes": 1,
-    },
-    {
-        "name": "outreach: auto-enroll",
-        "func": "outreach.tasks.enroll_new_opportunities",
-        "schedule_type": "I",
-        "minutes": 15,
-    },
-]
 
 
 def dispatch_outreach() -> dict[str, Any]:

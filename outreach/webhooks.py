@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 def twilio_signature_valid(request: HttpRequest) -> bool:
     from twilio.request_validator import RequestValidator
 
-    token = getattr(settings, "TWILIO_AUTH_TOKEN", "")
+    token = settings.TWILIO_AUTH_TOKEN
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature:
         if not token:

@@ -71,6 +71,15 @@ SCHEDULES: list[ScheduleSpec] = [
         period=dt.timedelta(minutes=5),
         first_run=lambda now: _next_minute(now, 5),
     ),
+    # Opportunities created between daily matches ("Run match now") are auto-enrolled within 15 minutes.
+    ScheduleSpec(
+        name="enroll-new-opportunities",
+        func="outreach.tasks.enroll_new_opportunities",
+        schedule_type=Schedule.MINUTES,
+        minutes=15,
+        period=dt.timedelta(minutes=15),
+        first_run=lambda now: _next_minute(now, 15),
+    ),
     # Hourly: the task itself picks the organizations where it is Monday 08:00 local time.
     ScheduleSpec(
         name="weekly-reports",

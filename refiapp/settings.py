@@ -180,6 +180,9 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
+TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 15)
+# Optional ESP inbound address: a plus-tagged copy goes into Reply-To so borrower replies reach the app.
+OUTREACH_INBOUND_EMAIL = env_str("OUTREACH_INBOUND_EMAIL")
 
 # Market rates.
 FRED_API_KEY = env_str("FRED_API_KEY")

@@ -201,6 +201,8 @@ class Opportunity(models.Model):
                 condition=Q(stage__in=["new", "contacted", "engaged", "appointment", "application"]),
                 name="loans_opp_board_branch_idx",
             ),
+            # Reports: opportunities first matched in a period (identified, and the conversion cohort).
+            models.Index(fields=["organization", "first_matched_at"], name="loans_opp_report_idx"),
             models.Index(
                 "organization",
                 models.F("total_interest_savings").desc(),

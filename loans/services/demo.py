@@ -32,10 +32,15 @@ from django.db import models, transaction
 
 from loans.choices import Amortization, ProductType
 from loans.importers.base import LoanRow, conforming_limit, finish_row
-from loans.models import Branch, Loan, LoanOfficer, LoanProduct, Organization
+from loans.models import Branch, Loan, LoanOfficer, LoanProduct, MatchRun, Organization
 from loans.services.imports import ImportResult, loan_rows_upsert
+from loans.services.matching import match_organization
+from loans.services.organizations import organization_ensure_defaults
 from loans.us_states import state_timezone
+from outreach.services import enrollments_create_for_new_opportunities
 from rates.defaults import MAPPINGS, term_bucket
+from rates.selectors import organization_today
+from rates.services import demo_rate_sheet_ensure, rates_load_shipped_history
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "refiapp-demo-2025"  # demo data only; printed by seed_demo and demo_logins
@@ -49,6 +54,7 @@ ORGANIZATION = {
     "nmls_id": "1849203",
     "postal_address": "401 N Michigan Avenue, Suite 1200, Chicago, IL 60611",
     "timezone": "America/Chicago",
+    "auto_enroll": True,
 }
 BRANCH = {"name": "Chicago Loop", "code": "CHI01", "nmls_id": "1849217"}
 
@@ -92,13 +98,15 @@ MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "matchrun": ("view",),
         "opportunity": ("change", "view"),
         "activity": ("add", "view"),
-        "refinancetransaction": ("view",),
+        "refinancetransaction": ("change", "view"),
+        "apitoken": ("add", "change", "view"),
     },
     "rates": {
         "rateseries": ("add", "change", "view"),
         "rateobservation": ("add", "change", "view"),
         "seriesmapping": ("add", "change", "view"),
         "ratefetch": ("view",),
+        "raterevision": ("view",),
     },
     "outreach": {
         "sequence": ("add", "change", "view"),
@@ -108,6 +116,9 @@ MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "webhookevent": ("view",),
         "localsms": ("view",),
         "bookingrequest": ("change", "view"),
+    },
+    "reports": {
+        "weeklyreportsend": ("view",),
     },
 }
 
@@ -154,12 +165,21 @@ class DemoResult:
     organization: Organization
     changes: dict[str, str] = field(default_factory=dict)  # what -> created / updated / unchanged
     loans: ImportResult | None = None
+    match_run: MatchRun | None = None
+    enrolled: int = 0
 
     def lines(self) -> list[str]:
         lines = [f"{what}: {outcome}" for what, outcome in self.changes.items()]
         if self.loans is not None:
             loans = self.loans
             lines.append(f"loans: {loans.created} created, {loans.updated} updated, {loans.unchanged} unchanged")
+        if self.match_run is not None:
+            run = self.match_run
+            lines.append(
+                f"match as of {run.as_of}: {run.considered} considered, {run.matched} matched, {run.created} new, "
+                f"{run.updated} updated, {run.expired} no longer qualifying"
+            )
+            lines.append(f"enrolled in the default sequence: {self.enrolled}")
         return lines
 
 
@@ -462,8 +482,21 @@ def demo_loans(organization: Organization, officers: list[LoanOfficer], branch: 
     )
 
 
+def demo_market(organization: Organization, changes: dict[str, str] | None = None) -> None:
+    """The real FRED history shipped in rates/data, the organization's defaults (mappings, thresholds, default
+    sequence) and the demo desk rate sheet dated today (its titles name the FRED observation each value is
+    copied from), so the demo is priced on real rates without being blocked as stale."""
+    loaded = sum(result.created + result.revised for result in rates_load_shipped_history().values())
+    organization_ensure_defaults(organization=organization)
+    sheets = demo_rate_sheet_ensure(organization=organization, as_of=organization_today(organization))
+    if changes is not None:
+        changes["rate history"] = f"{loaded} new observations" if loaded else "unchanged"
+        changes["demo rate sheet"] = f"{len(sheets)} series priced as of today" if sheets else "none mapped"
+
+
 def demo_seed(*, loans: int = 300) -> DemoResult:
-    """Build (or bring up to date) the demo lender. Safe to run any number of times."""
+    """Build (or bring up to date) the demo lender, then run its match and auto-enroll the new opportunities.
+    Safe to run any number of times: a rerun on the same day changes nothing."""
     with transaction.atomic():
         changes: dict[str, str] = {}
         organization, branch = demo_organization(changes)
@@ -471,7 +504,10 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         demo_products(organization, changes)
         officers = [p for p in staff if p.role == LoanOfficer.Role.LOAN_OFFICER]
         loan_result = demo_loans(organization, officers, branch, count=loans)
-    return DemoResult(organization=organization, changes=changes, loans=loan_result)
+        demo_market(organization, changes)
+    run = match_organization(organization=organization, trigger=MatchRun.Trigger.COMMAND)
+    enrolled = enrollments_create_for_new_opportunities(organization=organization)
+    return DemoResult(organization=organization, changes=changes, loans=loan_result, match_run=run, enrolled=enrolled)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

@@ -41,6 +41,8 @@ from loans.models import (
     RefinanceTransaction,
 )
 from loans.services.opportunities import activity_record, opportunity_change_stage
+from outreach.models import Enrollment
+from outreach.services import enrollment_stop_for_opportunity
 from rates.defaults import term_bucket
 from rates.selectors import market_rates
 from refiapp.money import CENT, ZERO, money, money_down, money_up, rate
@@ -577,6 +579,13 @@ def _initiate_locked(
                 note=f"Refinance {refinance.reference} initiated.",
                 source=f"refinance_{channel}",
             )
+        # An application started is a stop condition of the outreach sequence (DESIGN §6).
+        enrollment_stop_for_opportunity(
+            opportunity=opportunity,
+            reason=Enrollment.StopReason.APPLICATION,
+            actor=actor,
+            note=f"Refinance {refinance.reference} initiated.",
+        )
     return refinance
 
 

@@ -435,7 +435,7 @@ class Dispatcher:
     ) -> EmailMultiAlternatives:
         borrower = message.borrower
         reply_to = [officer.email]
-        inbound = getattr(settings, "OUTREACH_INBOUND_EMAIL", "")
+        inbound = settings.OUTREACH_INBOUND_EMAIL
         if inbound and "@" in inbound:
             local, domain = inbound.split("@", 1)
             reply_to.append(f"{local}+r{message.pk}@{domain}")

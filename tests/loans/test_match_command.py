@@ -92,7 +92,7 @@ def test_daily_refresh_fetches_then_matches_on_business_days(priced):
 
     with time_machine.travel(dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC), tick=False):  # a Monday
         summary = daily_refresh()
-    assert summary.endswith("matched 1 organization(s)")
+    assert summary.endswith("matched 1 organization(s); enrolled 0")
     assert MatchRun.objects.get().trigger == "schedule"
     with time_machine.travel(dt.datetime(2026, 11, 28, 11, 0, tzinfo=dt.UTC), tick=False):  # a Saturday
         assert daily_refresh().endswith("no match on Saturday")

@@ -131,9 +131,11 @@ def test_va_and_fha_flags(officer, officer_client):
     assert "VA IRRRL" not in fha_html
 
 
-def test_outreach_panel_block_is_in_the_template():
-    with open("templates/loans/opportunity_detail.html") as template:
-        assert "{% block outreach_panel %}{% endblock %}" in template.read()
+def test_outreach_panel_shows_enrollment_state_and_enroll_action(officer_client, opportunity):
+    html = officer_client.get(detail(opportunity)).content.decode()
+    assert 'id="outreach-panel"' in html
+    assert "Not enrolled in an outreach sequence." in html
+    assert f"/o/opportunities/{opportunity.pk}/enroll/" in html
 
 
 # --- the numbers -------------------------------------------------------------------------------------------

@@ -483,3 +483,20 @@ def test_defaults_prefill_product_todays_rate_term_amount_and_date(loan, product
 
 def test_defaults_fall_back_to_the_opportunitys_market_rate(loan, product, opportunity):
     assert refinance_defaults(loan=loan, opportunity=opportunity)["new_rate"] == Decimal("6.125")
+
+
+def test_initiate_stops_the_running_outreach_sequence(loan, product, opportunity, officer):
+    from outreach.models import Enrollment, Message
+    from outreach.services import enrollment_create, sequence_ensure_default
+
+    sequence_ensure_default(organization=loan.organization)
+    enrollment = enrollment_create(opportunity=opportunity, actor=officer.user)
+    assert Message.objects.filter(enrollment=enrollment, status="scheduled").count() == 3
+
+    initiate(loan)
+
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.stop_reason) == ("stopped", "application")
+    assert not Message.objects.filter(enrollment=enrollment, status="scheduled").exists()
+    assert Activity.objects.filter(opportunity=opportunity, kind="stopped").count() == 1
+    assert Enrollment.objects.filter(opportunity=opportunity, status__in=["active", "paused"]).count() == 0
