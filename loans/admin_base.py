@@ -41,7 +41,7 @@ class TenantAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         related = db_field.related_model
-        if not request.user.is_superuser and related is not None:
+        if not request.user.is_superuser and related is not None and "queryset" not in kwargs:
             base = related._default_manager.all()
             if isinstance(base, TenantQuerySet):
                 kwargs["queryset"] = base.visible_to(request.user)
@@ -63,7 +63,7 @@ class TenantAdmin(admin.ModelAdmin):
 class TenantInline(admin.TabularInline):
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         related = db_field.related_model
-        if not request.user.is_superuser and related is not None:
+        if not request.user.is_superuser and related is not None and "queryset" not in kwargs:
             base = related._default_manager.all()
             if isinstance(base, TenantQuerySet):
                 kwargs["queryset"] = base.visible_to(request.user)

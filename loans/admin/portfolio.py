@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -64,6 +66,20 @@ class LoanOfficerAdmin(TenantAdmin):
     list_select_related = ["branch", "user"]
     search_fields = ["display_name", "email", "nmls_id", "user__username"]
     raw_id_fields = ["user"]
+
+    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """A branch manager cannot make anyone an org admin (no privilege escalation through staff edits)."""
+        profile = profile_for(request.user)
+        if db_field.name == "role" and profile is not None and profile.role == LoanOfficer.Role.BRANCH_MANAGER:
+            kwargs["choices"] = [c for c in LoanOfficer.Role.choices if c[0] != LoanOfficer.Role.ORG_ADMIN]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """A branch manager staffs only their own branch."""
+        profile = profile_for(request.user)
+        if db_field.name == "branch" and profile is not None and profile.role == LoanOfficer.Role.BRANCH_MANAGER:
+            kwargs["queryset"] = Branch.objects.visible_to(request.user).filter(pk=profile.branch_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Borrower)

@@ -73,3 +73,24 @@ def test_org_admin_admin_sees_only_own_org(officer):
     body = client_for(admin).get(reverse("admin:loans_organization_changelist")).content.decode()
     assert officer.organization.name in body
     assert other_loan.organization.name not in body
+
+
+def test_branch_manager_cannot_grant_org_admin_or_staff_other_branches(officer, manager):
+    from django.contrib.auth.models import Permission
+
+    manager.user.user_permissions.add(*Permission.objects.filter(content_type__app_label="loans"))
+    other_branch = BranchFactory(organization=officer.organization)
+    body = client_for(manager).get(reverse("admin:loans_loanofficer_change", args=[officer.pk])).content.decode()
+    assert 'value="loan_officer"' in body and 'value="branch_manager"' in body
+    assert 'value="org_admin"' not in body
+    assert f'value="{other_branch.pk}"' not in body
+    assert f'value="{officer.branch_id}"' in body
+
+
+def test_org_admin_may_grant_org_admin(officer):
+    from django.contrib.auth.models import Permission
+
+    admin = OrgAdminFactory(organization=officer.organization)
+    admin.user.user_permissions.add(*Permission.objects.filter(content_type__app_label="loans"))
+    body = client_for(admin).get(reverse("admin:loans_loanofficer_change", args=[officer.pk])).content.decode()
+    assert 'value="org_admin"' in body
