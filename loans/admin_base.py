@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.contenttypes.views import shortcut
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import HttpRequest
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
 
 from loans.tenancy import TenantQuerySet, profile_for
 
@@ -18,6 +24,41 @@ def scoped(qs: models.QuerySet, request: HttpRequest) -> models.QuerySet:
     if isinstance(qs, TenantQuerySet):
         return qs.visible_to(request.user)
     return qs.none()
+
+
+def scope_foreign_key(db_field: Any, request: HttpRequest, kwargs: dict[str, Any]) -> None:
+    """Limit a foreign key's choices (and what the field accepts) to what a non-superuser may see.
+
+    Users (e.g. an activity's actor) are not a tenant model: they are offered when their staff profile is
+    visible, or when they have no profile at all (a new login a manager is about to attach to a profile).
+    A queryset the admin already chose is kept.
+    """
+    related = db_field.related_model
+    if request.user.is_superuser or related is None or "queryset" in kwargs:
+        return
+    base = related._default_manager.all()
+    if isinstance(base, TenantQuerySet):
+        kwargs["queryset"] = base.visible_to(request.user)
+    elif related is get_user_model():
+        from loans.models import LoanOfficer
+
+        visible = LoanOfficer.objects.visible_to(request.user).values("user_id")
+        kwargs["queryset"] = base.filter(Q(pk__in=visible) | Q(loan_officer__isnull=True, is_superuser=False))
+
+
+def view_on_site(request: HttpRequest, content_type_id: str, object_id: str) -> HttpResponse:
+    """Admin's "View on site" redirect, only for rows the user's admin lists: Django's own view redirects for
+    any row, which tells a manager that another organization's id exists (and where)."""
+    if not request.user.is_superuser:
+        try:
+            model = ContentType.objects.get_for_id(int(content_type_id)).model_class()
+            model_admin = admin.site._registry.get(model) if model is not None else None
+            visible = model_admin is not None and model_admin.get_queryset(request).filter(pk=object_id).exists()
+        except (ContentType.DoesNotExist, ValueError, ValidationError):
+            visible = False
+        if not visible:
+            raise Http404("No such object.")
+    return shortcut(request, content_type_id, object_id)
 
 
 class TenantAdmin(admin.ModelAdmin):
@@ -40,12 +81,21 @@ class TenantAdmin(admin.ModelAdmin):
         return scoped(qs, request)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        related = db_field.related_model
-        if not request.user.is_superuser and related is not None and "queryset" not in kwargs:
-            base = related._default_manager.all()
-            if isinstance(base, TenantQuerySet):
-                kwargs["queryset"] = base.visible_to(request.user)
+        scope_foreign_key(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        """A filter on a relation lists every row of the related model (all organizations' branches, products…):
+        for non-superusers it lists only the values that occur in their own rows."""
+        list_filter = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return list_filter
+        scoped_filters: list[Any] = []
+        for entry in list_filter:
+            if isinstance(entry, str) and get_fields_from_path(self.model, entry)[-1].is_relation:
+                entry = (entry, admin.RelatedOnlyFieldListFilter)
+            scoped_filters.append(entry)
+        return scoped_filters
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
         exclude = list(super().get_exclude(request, obj) or [])
@@ -62,9 +112,5 @@ class TenantAdmin(admin.ModelAdmin):
 
 class TenantInline(admin.TabularInline):
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        related = db_field.related_model
-        if not request.user.is_superuser and related is not None and "queryset" not in kwargs:
-            base = related._default_manager.all()
-            if isinstance(base, TenantQuerySet):
-                kwargs["queryset"] = base.visible_to(request.user)
+        scope_foreign_key(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
