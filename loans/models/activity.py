@@ -54,7 +54,11 @@ class Activity(models.Model):
     opportunity = models.ForeignKey(
         Opportunity, on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
     )
-    borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, null=True, blank=True, related_name="activities")
+    # Denormalised from the opportunity (whose loan FK guarantees the borrower); no database FK, so the match's
+    # set-based timeline inserts do not lock one borrower row per entry.
+    borrower = models.ForeignKey(
+        Borrower, on_delete=models.CASCADE, null=True, blank=True, related_name="activities", db_constraint=False
+    )
     kind = models.CharField(max_length=24, choices=Kind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
     message = models.ForeignKey(

@@ -123,7 +123,9 @@ class Opportunity(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="opportunities")
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="opportunities")
     # Denormalised from the loan by the match so the board filters and ranks without joins.
-    borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, related_name="opportunities")
+    # No database FK on the denormalised borrower: the loan's own FK (PROTECT) already guarantees it exists, and
+    # the first match of a million-loan book would otherwise lock 176k borrower rows at commit (bench/match.py).
+    borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, related_name="opportunities", db_constraint=False)
     loan_officer = models.ForeignKey(
         LoanOfficer, on_delete=models.SET_NULL, null=True, blank=True, related_name="opportunities"
     )

@@ -68,8 +68,13 @@ def opportunity_change_stage(
     now = timezone.now()
     locked.stage = stage
     locked.stage_changed_at = now
+    fields = ["stage", "stage_changed_at", "updated_at"]
+    if locked.attention_reason and (source == "user" or stage not in Opportunity.OPEN_STAGES):
+        # The loan officer acted on it (or it is closed): the board's attention flag is handled.
+        locked.attention_reason, locked.attention_at = "", None
+        fields += ["attention_reason", "attention_at"]
     locked.full_clean()
-    locked.save(update_fields=["stage", "stage_changed_at", "updated_at"])
+    locked.save(update_fields=fields)
     activity_record(
         opportunity=locked,
         kind=Activity.Kind.STAGE_CHANGE,
@@ -80,7 +85,13 @@ def opportunity_change_stage(
         data={"source": source},
         occurred_at=now,
     )
+    # Application, won, lost and archived are stop conditions of the outreach sequence (DESIGN §6).
+    from outreach.services.enrollments import STOP_STAGES, enrollment_stop_for_opportunity
+
+    if stage in STOP_STAGES:
+        enrollment_stop_for_opportunity(opportunity=locked, reason=STOP_STAGES[stage], actor=actor, note=note)
     opportunity.stage, opportunity.stage_changed_at = locked.stage, locked.stage_changed_at
+    opportunity.attention_reason, opportunity.attention_at = locked.attention_reason, locked.attention_at
     return locked
 
 

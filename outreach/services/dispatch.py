@@ -38,7 +38,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loans.choices import Channel
-from loans.models import Activity, Borrower, Opportunity, Organization
+from loans.models import Activity, Borrower, Loan, Opportunity, Organization
 from loans.services.opportunities import activity_record
 from outreach.models import Enrollment, Message
 from outreach.rendering import Links, Rendered, TemplateError, absolute, links_for, render_step, token_context
@@ -273,6 +273,8 @@ class Dispatcher:
         blocked = (
             ~Q(enrollment__status=Enrollment.Status.ACTIVE)
             | Q(opportunity__stage__in=list(STOP_STAGES))
+            | Q(opportunity__qualifies=False)
+            | ~Q(opportunity__loan__status=Loan.Status.ACTIVE)
             | Q(borrower__do_not_contact=True)
             | email_blocked
             | sms_blocked
@@ -331,6 +333,16 @@ class Dispatcher:
             self._close(message, token, Message.Status.CANCELLED, f"Opportunity is {opportunity.get_stage_display()}.")
             self.stats.cancelled += 1
             return None
+        if opportunity.loan.status != Loan.Status.ACTIVE:
+            enrollment_stop(enrollment=enrollment, reason=Enrollment.StopReason.CLOSED)
+            self._close(message, token, Message.Status.CANCELLED, "The loan is no longer active.")
+            self.stats.cancelled += 1
+            return None
+        figures = self._figures_reason(opportunity=opportunity, organization=organization, now=now)
+        if figures:
+            # Never advertise savings that today's match no longer finds; the sequence resumes if it qualifies again.
+            self._hold(message, token, due_at=now + STALE_RATE_RECHECK, reason=figures)
+            return None
         reason = suppression_reason(borrower, message.channel)
         if reason:
             self._close(message, token, Message.Status.SUPPRESSED, reason)
@@ -375,6 +387,16 @@ class Dispatcher:
         message.subject = rendered.subject[:250]
         message.body = rendered.text
         return Prepared(message=message, rendered=rendered, officer=officer, links=links)
+
+    def _figures_reason(self, *, opportunity: Opportunity, organization: Organization, now: dt.datetime) -> str:
+        """Why the opportunity's savings may not be quoted now: it no longer qualifies, or its figures are older
+        than the staleness limit (the match has not run on today's rates)."""
+        if not opportunity.qualifies:
+            return "No longer qualifies at today's rate: waits until a match finds it again."
+        today = now.astimezone(zone_for(borrower=opportunity.borrower, organization=organization)).date()
+        if (today - opportunity.market_rate_date).days > organization.staleness_days:
+            return f"Savings were computed on the {opportunity.market_rate_date:%Y-%m-%d} rate: waits for a new match."
+        return ""
 
     def _stale_rate_reason(self, *, opportunity: Opportunity, organization: Organization, now: dt.datetime) -> str:
         today = now.astimezone(zone_for(borrower=opportunity.borrower, organization=organization)).date()

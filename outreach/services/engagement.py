@@ -102,8 +102,8 @@ def officer_notify(*, opportunity: Opportunity, subject: str, text: str) -> None
     officer = opportunity.loan_officer
     if officer is None or not officer.email:
         return
-    link = f"{settings.PUBLIC_BASE_URL}{reverse('loans:loan_detail', args=[opportunity.loan_id])}"
-    body = f"{text}\n\nOpen the loan: {link}\n\nThe outreach sequence for this borrower has stopped.\n"
+    link = f"{settings.PUBLIC_BASE_URL}{reverse('loans:opportunity_detail', args=[opportunity.pk])}"
+    body = f"{text}\n\nOpen the opportunity: {link}\n\nThe outreach sequence for this borrower has stopped.\n"
 
     def deliver() -> None:
         try:

@@ -444,3 +444,36 @@ def test_template_is_sandboxed_and_autoescaped(opportunity):
     assert "<b>Ana</b> Jo &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert Enrollment.objects.get().messages.get().status == "sent"
     assert Decimal("280.48") == opportunity.monthly_savings
+
+
+def test_no_longer_qualifying_opportunity_is_held_not_advertised_then_resumes(opportunity):
+    enrollment = enroll(opportunity, steps=((1, "sms"),))
+    Opportunity.objects.filter(pk=opportunity.pk).update(qualifies=False)
+    stats = dispatch_due_messages()
+    message = enrollment.messages.get()
+    assert (stats.held, message.status, LocalSms.objects.count()) == (1, "scheduled", 0)
+    assert message.hold_reason == "No longer qualifies at today's rate: waits until a match finds it again."
+
+    Opportunity.objects.filter(pk=opportunity.pk).update(qualifies=True)
+    Message.objects.filter(pk=message.pk).update(due_at=MONDAY_9AM_CHICAGO)
+    dispatch_due_messages()
+    message.refresh_from_db()
+    assert (message.status, LocalSms.objects.count()) == ("sent", 1)
+
+
+def test_savings_from_an_old_match_are_not_quoted(opportunity):
+    enrollment = enroll(opportunity, steps=((1, "email"),))
+    Opportunity.objects.filter(pk=opportunity.pk).update(market_rate_date=dt.date(2026, 11, 10))
+    dispatch_due_messages()
+    message = enrollment.messages.get()
+    assert (message.status, outreach_mail()) == ("scheduled", [])
+    assert message.hold_reason == "Savings were computed on the 2026-11-10 rate: waits for a new match."
+
+
+def test_paid_off_loan_stops_the_sequence(opportunity):
+    enrollment = enroll(opportunity, steps=((1, "email"), (4, "sms")))
+    type(opportunity.loan).objects.filter(pk=opportunity.loan_id).update(status="paid_off")
+    stats = dispatch_due_messages()
+    enrollment.refresh_from_db()
+    assert (stats.cancelled, enrollment.status, enrollment.stop_reason) == (1, "stopped", "closed")
+    assert set(enrollment.messages.values_list("status", flat=True)) == {"cancelled"}

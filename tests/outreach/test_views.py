@@ -76,6 +76,7 @@ def test_tracked_link_records_the_click_once_and_redirects(client, enrollment, d
     assert opportunity.stage == "engaged" and opportunity.attention_reason == "Borrower clicked to book a call"
     assert Activity.objects.filter(kind="clicked", message=message, channel="email").count() == 1
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [opportunity.loan_officer.email]
+    assert f"https://refi.example.test/opportunities/{opportunity.pk}/" in mail.outbox[0].body
 
 
 def test_tracked_link_without_scheduling_url_leads_to_the_borrower_page(client, enrollment):

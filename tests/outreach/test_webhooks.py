@@ -304,6 +304,8 @@ def test_stop_opts_out_on_arrival_and_no_further_sms_is_sent(client, sent, froze
 
     frozen.shift(60 * 60 * 24 * 10)
     RateObservationFactory(series=RateSeries.objects.get(code="OBMMIC30YF"), date=dt.date(2026, 12, 2))
+    # the daily match refreshed the opportunity's figures on that rate
+    type(sent.opportunity).objects.filter(pk=sent.opportunity_id).update(market_rate_date=dt.date(2026, 12, 2))
     before = LocalSms.objects.count()
     dispatch_due_messages()
     assert LocalSms.objects.count() == before  # no SMS after STOP ...
