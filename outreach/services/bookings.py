@@ -7,15 +7,22 @@ import datetime as dt
 from django.db import transaction
 
 from loans.models import Activity, Opportunity
-from outreach.models import BookingRequest, Message
+from outreach.models import BookingRequest, Enrollment, Message
 from outreach.services.engagement import engagement_record, message_record_event
 
 
 @transaction.atomic
 def tracked_link_click(*, opportunity: Opportunity, message: Message | None = None) -> bool:
-    """The borrower followed the scheduling link: a stop condition (→ Engaged). Repeat clicks change nothing."""
+    """The borrower followed the scheduling link: a stop condition (→ Engaged). Repeat clicks change nothing.
+
+    An earlier ESP click event (on any link of the message) does not count as this stop condition: the sequence
+    still stops on the first click of the scheduling link itself."""
     if message is not None:
-        if message_record_event(message=message, kind=Activity.Kind.CLICKED, data={"source": "tracked link"}) is None:
+        first_click = (
+            message_record_event(message=message, kind=Activity.Kind.CLICKED, data={"source": "tracked link"})
+            is not None
+        )
+        if not first_click and not _engagement_pending(opportunity):
             return False
         engagement_record(
             opportunity=opportunity,
@@ -25,8 +32,18 @@ def tracked_link_click(*, opportunity: Opportunity, message: Message | None = No
             record_activity=False,
         )
         return True
+    if not _engagement_pending(opportunity):
+        return False
     engagement_record(opportunity=opportunity, kind=Activity.Kind.CLICKED, data={"source": "borrower page"})
     return True
+
+
+def _engagement_pending(opportunity: Opportunity) -> bool:
+    """A click still changes something: a sequence is running or the borrower has not engaged yet."""
+    running = Enrollment.objects.filter(
+        opportunity=opportunity, status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED]
+    ).exists()
+    return running or opportunity.stage in (Opportunity.Stage.NEW, Opportunity.Stage.CONTACTED)
 
 
 @transaction.atomic

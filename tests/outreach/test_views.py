@@ -214,3 +214,28 @@ def test_closed_opportunity_cannot_be_enrolled(officer_client, officer, frozen):
     response = officer_client.post(f"/o/opportunities/{lost.pk}/enroll/", follow=True)
     assert "are not contacted" in response.content.decode()
     assert not Enrollment.objects.exists()
+
+
+def test_scheduling_link_stops_the_sequence_even_after_an_esp_click_event(
+    client, enrollment, django_capture_on_commit_callbacks
+):
+    from outreach.services.engagement import message_record_event
+
+    message = first_message(enrollment)
+    message_record_event(message=message, kind=Activity.Kind.CLICKED, data={"source": "esp"})  # e.g. unsubscribe link
+    token = page_token(opportunity_id=enrollment.opportunity_id, message_id=message.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(f"/r/{token}/go/")
+        client.get(f"/r/{token}/go/")
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.stop_reason) == ("stopped", "clicked")
+    assert Opportunity.objects.get(pk=enrollment.opportunity_id).stage == "engaged"
+    assert Activity.objects.filter(kind="clicked", message=message).count() == 1
+    assert len(mail.outbox) == 1  # the officer is told once
+
+
+def test_repeat_clicks_on_the_borrower_page_count_once(client, enrollment):
+    token = page_token(opportunity_id=enrollment.opportunity_id, message_id=None)
+    client.get(f"/r/{token}/go/")
+    client.get(f"/r/{token}/go/")
+    assert Activity.objects.filter(kind="clicked", opportunity_id=enrollment.opportunity_id).count() == 1
