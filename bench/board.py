@@ -200,7 +200,8 @@ def build() -> None:
                 product_type, stage, qualifies, first_matched_at, last_matched_at, market_series, market_rate,
                 market_rate_date, note_rate, spread, threshold, optimal_threshold, remaining_months, current_balance,
                 current_payment, new_payment, monthly_savings, total_interest_savings, closing_costs,
-                break_even_months, net_benefit, is_arm, seasoning_ok, attention_reason, created_at, updated_at)
+                break_even_months, net_benefit, is_arm, seasoning_ok, attention_reason, created_at, updated_at,
+                matched_spread, matched_threshold, matched_rule)
             SELECT l.organization_id, l.id, l.borrower_id, l.loan_officer_id, l.branch_id, l.product_type,
                    CASE WHEN r < 80 THEN 'new' WHEN r < 88 THEN 'contacted' WHEN r < 92 THEN 'engaged'
                         WHEN r < 94 THEN 'appointment' WHEN r < 96 THEN 'application' WHEN r < 97 THEN 'won'
@@ -211,7 +212,8 @@ def build() -> None:
                    round((l.original_amount * 0.0007 + (l.id * 37) %% 900)::numeric, 2),
                    round((l.original_amount * 0.2 + (l.id * 101) %% 90000)::numeric, 2),
                    1500 + l.original_amount * 0.0095, (12 + l.id %% 40)::int,
-                   round((l.original_amount * 0.18)::numeric, 2), false, true, '', now(), now()
+                   round((l.original_amount * 0.18)::numeric, 2), false, true, '', now(), now(),
+                   l.note_rate - 6.125, 0.625, 'flat'
             FROM (SELECT l.*, ((l.id / %s) * 37) %% 100 AS r FROM loans_loan l
                   WHERE l.organization_id = %s AND l.id %% %s = 0) AS l
             """,
@@ -249,10 +251,11 @@ def build() -> None:
                 product_type, stage, qualifies, first_matched_at, last_matched_at, market_series, market_rate,
                 market_rate_date, note_rate, spread, threshold, remaining_months, current_balance, current_payment,
                 new_payment, monthly_savings, total_interest_savings, closing_costs, break_even_months, net_benefit,
-                is_arm, seasoning_ok, attention_reason, created_at, updated_at)
+                is_arm, seasoning_ok, attention_reason, created_at, updated_at, matched_spread, matched_threshold,
+                matched_rule)
             VALUES (%s, %s, %s, %s, %s, 'fha', 'new', true, now(), now(), 'OBMMIFHA30YF', 6.0, CURRENT_DATE, 7.5, 1.5,
                     0.5, 320, 290000, 2097.64, 1800, 999999.99, 9999999.99, 4400, 1, 9000000, false, true, '',
-                    now(), now())
+                    now(), now(), 1.5, 0.5, 'flat')
             """,
             [other.pk, other_loan, other_borrower, other_officer.pk, other_branch.pk],
         )

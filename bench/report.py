@@ -91,14 +91,17 @@ BUILD_SQL = [
            product_type, stage, qualifies, first_matched_at, last_matched_at, match_run_id, market_series, market_rate,
            market_rate_date, note_rate, spread, threshold, optimal_threshold, remaining_months, current_balance,
            current_payment, new_payment, monthly_savings, total_interest_savings, closing_costs, break_even_months,
-           net_benefit, is_arm, seasoning_ok, attention_reason, created_at, updated_at)
+           net_benefit, is_arm, seasoning_ok, attention_reason, created_at, updated_at, matched_spread,
+           matched_threshold, matched_rule)
        SELECT o, 1, o * 5, o * 5, ((o * 5) % {officers}) + 1, (((o * 5) % {officers}) % {branches}) + 1,
               'conforming', (ARRAY['new','contacted','engaged','appointment','application','won','lost'])[(o % 7) + 1],
               true, now() - make_interval(secs => ({opportunities} - o) * (365 * 86400.0 / {opportunities})),
               now() - make_interval(secs => ({opportunities} - o) * (365 * 86400.0 / {opportunities})),
               CASE WHEN o % 10 = 0 THEN 2 ELSE 1 END, 'OBMMIC30YF', 6.125, current_date, 7.250,
               round((0.40 + ((o * 37) % 170) / 100.0)::numeric, 3), 0.625, 1.020, 324, 387493.18, 2728.71, 2448.23,
-              280.48, 90875.52, 5374.93, 20, 85500.59, false, true, '', now(), now()
+              280.48, 90875.52, 5374.93, 20, 85500.59, false, true, '', now(), now(),
+              round((0.40 + ((o * 37) % 170) / 100.0)::numeric, 3), 0.625,
+              CASE WHEN o % 10 = 0 THEN 'optimal' ELSE 'flat' END
        FROM generate_series(1, {opportunities}) o""",
     # Ten timeline entries per opportunity.
     """INSERT INTO loans_activity (organization_id, opportunity_id, borrower_id, kind, channel, from_stage, to_stage,

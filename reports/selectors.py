@@ -314,16 +314,16 @@ def appointment_duration() -> ExpressionWrapper:
 
 
 def spread_band_expression() -> Case:
-    whens = [When(spread__lt=upper, then=Value(key)) for key, _label, _lower, upper in SPREAD_BANDS if upper]
+    whens = [When(matched_spread__lt=upper, then=Value(key)) for key, _label, _lower, upper in SPREAD_BANDS if upper]
     return Case(*whens, default=Value(SPREAD_BANDS[-1][0]))
 
 
 def rule_expressions() -> dict[str, Any]:
     """Group keys for "by threshold rule": the matching rule, and for the flat rule the threshold that applied."""
     return {
-        "rule": F("match_run__rule"),
+        "rule": F("matched_rule"),
         "rule_threshold": Case(
-            When(match_run__rule=Organization.MatchingRule.OPTIMAL, then=None), default=F("threshold")
+            When(matched_rule=Organization.MatchingRule.OPTIMAL, then=None), default=F("matched_threshold")
         ),
     }
 

@@ -246,6 +246,10 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     closing_costs = Decimal("5374.93")
     break_even_months = 20
     net_benefit = Decimal("85500.59")
+    matched_spread = factory.LazyAttribute(lambda o: o.spread)
+    matched_threshold = factory.LazyAttribute(lambda o: o.threshold)
+    match_run = None
+    matched_rule = factory.LazyAttribute(lambda o: o.match_run.rule if o.match_run else "")
 
 
 class ActivityFactory(factory.django.DjangoModelFactory):

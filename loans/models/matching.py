@@ -161,6 +161,11 @@ class Opportunity(models.Model):
     va_irrrl_ok = models.BooleanField(null=True, blank=True, help_text="VA IRRRL net tangible benefit (VA loans).")
     fha_streamline_ok = models.BooleanField(null=True, blank=True, help_text="FHA streamline NTB (FHA loans).")
     seasoning_ok = models.BooleanField(default=True)
+    # As first matched (never refreshed): reports group conversion by the spread, threshold and rule that
+    # identified the opportunity, not by today's values.
+    matched_spread = models.DecimalField(**RATE, null=True, blank=True)
+    matched_threshold = models.DecimalField(**RATE, null=True, blank=True)
+    matched_rule = models.CharField(max_length=10, choices=Organization.MatchingRule.choices, blank=True)
     # Outreach and attention.
     last_contacted_at = models.DateTimeField(null=True, blank=True)
     attention_reason = models.CharField(max_length=200, blank=True, help_text="Why the loan officer should look now.")

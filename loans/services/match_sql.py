@@ -97,6 +97,7 @@ class MatchStatements:
         self.params: dict[str, Any] = {
             "org": organization.pk,
             "run": run.pk,
+            "rule": organization.matching_rule,
             "now": ops.adapt_datetimefield_value(now),
             "as_of": ops.adapt_datefield_value(as_of),
             "refi_cutoff": ops.adapt_datefield_value(as_of - relativedelta(months=RECENT_REFINANCE_MONTHS)),
@@ -496,9 +497,10 @@ class MatchStatements:
         values = ", ".join(self._work_column(c) for c in self.FIGURES)
         insert = f"""
             INSERT INTO loans_opportunity AS o (organization_id, loan_id, stage, qualifies, first_matched_at,
-                last_matched_at, match_run_id, attention_reason, created_at, updated_at, {columns})
+                last_matched_at, match_run_id, attention_reason, created_at, updated_at,
+                matched_spread, matched_threshold, matched_rule, {columns})
             SELECT %(org)s, t.loan_id, 'new', {self._true()}, %(now)s, %(now)s, %(run)s, '', %(now)s, %(now)s,
-                   {values}
+                   t.spread, t.threshold, %(rule)s, {values}
             FROM {WORK_TABLE} t WHERE t.opp_id IS NULL
             ON CONFLICT (loan_id) WHERE stage IN {self._in(OPEN_STAGES)} DO NOTHING
         """

@@ -482,6 +482,13 @@ def test_new_rate_updates_the_figures_without_a_timeline_entry(officer, org, fro
     )
     assert opp.monthly_savings == expected(loan, market=D("6.000"), organization=org)["monthly_savings"]
     assert Activity.objects.count() == 1  # the original "matched" only
+    # what identified it stays as first matched (reports group conversion by it)
+    assert (opp.spread, opp.matched_spread, opp.matched_threshold, opp.matched_rule) == (
+        D("1.250"),
+        D("1.125"),
+        D("0.625"),
+        "flat",
+    )
 
 
 def test_a_paid_off_loan_no_longer_qualifies(officer, org):
