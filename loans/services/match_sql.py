@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from loans import finance
 from loans.models import Activity, Loan, MatchRun, Opportunity, Organization
+from loans.selectors.products import closing_cost_rules
 from rates.selectors import MarketRate
 
 OPEN_STAGES = tuple(Opportunity.OPEN_STAGES)
@@ -87,6 +88,7 @@ class MatchStatements:
         self.run_obj = run
         self.as_of = as_of
         self.rates = rates
+        self.costs = closing_cost_rules(organization=organization)
         self.bands = bands
         self.active = active  # active loans per (product_type, bucket): active_by_product()
         self.pg = connection.vendor == "postgresql"
@@ -103,10 +105,6 @@ class MatchStatements:
             "refi_cutoff": ops.adapt_datefield_value(as_of - relativedelta(months=RECENT_REFINANCE_MONTHS)),
             "cool_off": ops.adapt_datetimefield_value(now - cool_off),
             "season_cutoff": ops.adapt_datefield_value(as_of - dt.timedelta(days=finance.SEASONING_DAYS)),
-            "cc_fixed": organization.closing_cost_fixed,
-            "cc_pct": organization.closing_cost_percent,
-            "cc_fixed_c": int(organization.closing_cost_fixed * 100),
-            "cc_pct_m": int(organization.closing_cost_percent * 1000),
             "ntb_drop": finance.NTB_MIN_RATE_DROP,
             "ntb_drop_m": int(finance.NTB_MIN_RATE_DROP * 1000),
             "va_recoup": finance.VA_IRRRL_MAX_RECOUPMENT_MONTHS,
@@ -181,6 +179,9 @@ class MatchStatements:
     def _inputs_cte(self) -> str:
         rows = []
         for i, ((product, term), mr) in enumerate(sorted(self.rates.items())):
+            cc_fixed, cc_pct = self.costs.get(
+                (product, term), (self.org.closing_cost_fixed, self.org.closing_cost_percent)
+            )
             self.params.update(
                 {
                     f"r{i}_pt": product,
@@ -189,12 +190,17 @@ class MatchStatements:
                     f"r{i}_date": connection.ops.adapt_datefield_value(mr.date),
                     f"r{i}_rate": mr.rate,
                     f"r{i}_rate_m": int(mr.rate * 1000),
+                    f"r{i}_ccf": cc_fixed,
+                    f"r{i}_ccp": cc_pct,
+                    f"r{i}_ccf_c": int(cc_fixed * 100),
+                    f"r{i}_ccp_m": int(cc_pct * 1000),
                 }
             )
             date = f"CAST(%(r{i}_date)s AS date)" if self.pg else f"%(r{i}_date)s"
             rows.append(
                 f"(%(r{i}_pt)s, CAST(%(r{i}_b)s AS integer), %(r{i}_series)s, {date}, {self._num(f'r{i}_rate')},"
-                f" CAST(%(r{i}_rate_m)s AS integer))"
+                f" CAST(%(r{i}_rate_m)s AS integer), {self._num(f'r{i}_ccf')}, {self._num(f'r{i}_ccp')},"
+                f" CAST(%(r{i}_ccf_c)s AS integer), CAST(%(r{i}_ccp_m)s AS integer))"
             )
         bands = []
         for i, band in enumerate(self.bands):
@@ -212,7 +218,8 @@ class MatchStatements:
                 f" CAST(%(b{i}_spread_m)s AS integer))"
             )
         return (
-            f"market(product_type, bucket, series, rate_date, rate, rate_m) AS (VALUES {', '.join(rows)}),\n"
+            f"market(product_type, bucket, series, rate_date, rate, rate_m, cc_fixed, cc_pct, cc_fixed_c, cc_pct_m)"
+            f" AS (VALUES {', '.join(rows)}),\n"
             f"bands(product_type, lo, hi, spread, spread_m) AS (VALUES {', '.join(bands)})"
         )
 
@@ -243,6 +250,7 @@ class MatchStatements:
                    l.note_rate, l.term_months, l.original_amount, l.current_upb, l.first_payment_date,
                    (l.amortization = 'arm') AS is_arm,
                    m.series AS market_series, m.rate AS market_rate, m.rate_date AS market_rate_date, m.rate_m,
+                   m.cc_fixed, m.cc_pct, m.cc_fixed_c, m.cc_pct_m,
                    o.id AS opp_id, o.qualifies AS old_qualifies,
                    {made} AS made,
                    CASE WHEN l.current_upb IS NULL THEN 0 WHEN l.upb_as_of IS NULL THEN -1 ELSE {made_upb} END
@@ -323,12 +331,12 @@ class MatchStatements:
             figures = """
                 s.current_payment - s.new_payment AS monthly_savings,
                 (s.current_payment - s.new_payment) * s.remaining AS total_interest_savings,
-                round(%(cc_fixed)s + s.current_balance * %(cc_pct)s / 100, 2) AS closing_costs,
+                round(s.cc_fixed + s.current_balance * s.cc_pct / 100, 2) AS closing_costs,
                 s.note_rate - s.market_rate AS spread"""
         else:
             figures = """
                 CAST(round((s.current_payment - s.new_payment) * 100) AS INTEGER) AS monthly_c,
-                %(cc_fixed_c)s + (CAST(round(s.current_balance * 100) AS INTEGER) * %(cc_pct_m)s + 50000) / 100000
+                s.cc_fixed_c + (CAST(round(s.current_balance * 100) AS INTEGER) * s.cc_pct_m + 50000) / 100000
                     AS costs_c,
                 CAST(round(s.note_rate * 1000) AS INTEGER) - s.rate_m AS spread_m"""
         stage6 = f"SELECT s.*, {figures} FROM stage5 s{fence}"

@@ -22,6 +22,7 @@ from tests.factories import (
     EnrollmentFactory,
     LoanFactory,
     LoanOfficerFactory,
+    LoanProductFactory,
     MatchRunFactory,
     OpportunityFactory,
     RateObservationFactory,
@@ -570,3 +571,27 @@ def test_threshold_rules_ensure_defaults(org):
         ThresholdRule.objects.filter(organization=org, product_type="jumbo").values_list("min_spread", flat=True)
     ) == [D("1.000")]
     assert ThresholdRule.objects.get(organization=org, product_type="va", min_balance=D("0")).min_spread == D("0.750")
+
+
+def test_closing_costs_follow_the_products_rule(officer, org):
+    """DESIGN §4: closing costs are the product's rule (the org default only where no product prices the loan),
+    so the board's break-even agrees with the refinance quote."""
+    price(org)
+    LoanProductFactory(
+        organization=org, code="CONF30", closing_cost_fixed=D("2000.00"), closing_cost_percent=D("0.500")
+    )
+    LoanProductFactory(organization=org, code="CONF30ARM", rate_type="arm", closing_cost_fixed=D("0.00"))
+    loan = LoanFactory(loan_officer=officer)
+    match_organization(organization=org, as_of=AS_OF)
+    opp = Opportunity.objects.get(loan=loan)
+    costs = finance.closing_costs(amount=D("387493.18"), fixed=D("2000.00"), percent=D("0.500"))
+    assert (opp.closing_costs, costs) == (D("3937.47"), D("3937.47"))
+    assert opp.break_even_months == finance.break_even_months(costs=costs, monthly_savings=opp.monthly_savings)
+    assert opp.net_benefit == opp.total_interest_savings - costs
+    x_star = finance.optimal_refinance_differential(
+        balance=D("387493.18"),
+        refinance_cost=costs,
+        note_rate=loan.note_rate,
+        remaining_years=opp.remaining_months / 12,
+    )
+    assert opp.optimal_threshold == D(str(round(x_star * 100, 3)))
