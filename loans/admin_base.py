@@ -69,6 +69,8 @@ class TenantAdmin(admin.ModelAdmin):
     """
 
     tenant_parent: str | None = None
+    # A URL typed without a scheme (a loan officer's scheduling link) is https.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         qs = super().get_queryset(request)
