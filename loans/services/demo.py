@@ -501,6 +501,7 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         changes: dict[str, str] = {}
         organization, branch = demo_organization(changes)
         staff = demo_staff(organization, branch, changes)
+        demo_operator(changes)
         demo_products(organization, changes)
         officers = [p for p in staff if p.role == LoanOfficer.Role.LOAN_OFFICER]
         loan_result = demo_loans(organization, officers, branch, count=loans)
@@ -510,7 +511,33 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
     return DemoResult(organization=organization, changes=changes, loans=loan_result, match_run=run, enrolled=enrolled)
 
 
+OPERATOR_USERNAME = "ops.admin"  # the demo's operator: a superuser for /admin/ (task queue, webhooks, local SMS)
+
+
+def demo_operator(changes: dict[str, str] | None = None) -> None:
+    user, outcome = _upsert(
+        get_user_model(),
+        {"username": OPERATOR_USERNAME},
+        {
+            "first_name": "Demo",
+            "last_name": "Operator",
+            "email": f"{OPERATOR_USERNAME}@{EMAIL_DOMAIN}",
+            "is_staff": True,
+            "is_superuser": True,
+            "is_active": True,
+        },
+        exclude=("password",),
+    )
+    if not user.check_password(DEMO_PASSWORD):
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        outcome = "created" if outcome == "created" else "updated"
+    if changes is not None:
+        changes["operator"] = outcome
+
+
 def demo_logins() -> list[tuple[str, str, str]]:
     """(username, role, password) of every demo user."""
     roles = dict(LoanOfficer.Role.choices)
-    return [(username, str(roles[role]), DEMO_PASSWORD) for username, _f, _l, role, _n, _p in STAFF]
+    staff = [(username, str(roles[role]), DEMO_PASSWORD) for username, _f, _l, role, _n, _p in STAFF]
+    return [*staff, (OPERATOR_USERNAME, "Operator (superuser, /admin/ only)", DEMO_PASSWORD)]

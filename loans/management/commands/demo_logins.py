@@ -20,4 +20,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins for {organization.name} (demo data only):")
         self.stdout.write(f"  {'username':<16} {'role':<20} password")
         for username, role, password in demo_logins():
-            self.stdout.write(f"  {username:<16} {role:<20} {password}")
+            self.stdout.write(f"  {username:<16} {role:<36} {password}")

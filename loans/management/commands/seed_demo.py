@@ -22,4 +22,4 @@ class Command(BaseCommand):
             self.stdout.write(f"  {line}")
         self.stdout.write("Demo logins (demo data only):")
         for username, role, password in demo_logins():
-            self.stdout.write(f"  {username:<16} {role:<20} {password}")
+            self.stdout.write(f"  {username:<16} {role:<36} {password}")
