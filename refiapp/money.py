@@ -40,3 +40,9 @@ def money_down(value: Decimal | int | str | float) -> Decimal:
 def money_up(value: Decimal | int | str | float) -> Decimal:
     """Round an amount up to cents: for minima that must cover a sum (e.g. a loan that pays off another)."""
     return to_decimal(value).quantize(CENT, rounding=ROUND_CEILING)
+
+
+def usd(value: Decimal | int | str | float) -> str:
+    """Dollars for people: $1,234.50, and −$916.95 (sign before the dollar sign) for a negative amount."""
+    amount = money(value)
+    return f"−${-amount:,}" if amount < 0 else f"${amount:,}"

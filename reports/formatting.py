@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from refiapp.money import money
+from refiapp.money import money, usd
 
 DASH = "—"
 ONE_PLACE = Decimal("0.1")
@@ -26,7 +26,7 @@ def display(value: Any, kind: str) -> str:
     if kind == "count":
         return f"{value:,}"
     if kind == "money":
-        return f"${money(value):,}"
+        return usd(value)
     if kind == "percent":
         return f"{value}%"
     if kind == "duration":
