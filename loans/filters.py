@@ -21,6 +21,20 @@ def _officers(request):  # type: ignore[no-untyped-def]
     return LoanOfficer.objects.visible_to(request.user)
 
 
+def name_or_number(value: str, *, loan: str = "") -> Q | None:
+    """Search by loan number or borrower name ("Ana", "O'Neil", "Ana O'Neil"); ``loan`` is the path to the loan
+    ("" on Loan itself, "loan__" from an opportunity). None for an empty search."""
+    value = value.strip()
+    if not value:
+        return None
+    condition = Q(**{f"{loan}loan_number__icontains": value}) | Q(borrower__last_name__icontains=value)
+    condition |= Q(borrower__first_name__icontains=value)
+    parts = value.split()
+    if len(parts) >= 2:
+        condition |= Q(borrower__first_name__icontains=parts[0], borrower__last_name__icontains=parts[-1])
+    return condition
+
+
 class LoanFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="search", help_text="Borrower name or loan number")
     product_type = django_filters.ChoiceFilter(label="Product", choices=ProductType.choices)
@@ -32,15 +46,8 @@ class LoanFilterSet(django_filters.FilterSet):
         fields = ["q", "product_type", "loan_officer", "status"]
 
     def search(self, queryset: QuerySet[Loan], name: str, value: str) -> QuerySet[Loan]:
-        value = value.strip()
-        if not value:
-            return queryset
-        condition = Q(loan_number__icontains=value) | Q(borrower__last_name__icontains=value)
-        condition |= Q(borrower__first_name__icontains=value)
-        parts = value.split()
-        if len(parts) >= 2:
-            condition |= Q(borrower__first_name__icontains=parts[0], borrower__last_name__icontains=parts[-1])
-        return queryset.filter(condition)
+        condition = name_or_number(value)
+        return queryset if condition is None else queryset.filter(condition)
 
 
 # --- The pipeline board -------------------------------------------------------------------------------------
@@ -149,15 +156,8 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
             del self.filters["branch"]
 
     def search(self, queryset: QuerySet[Opportunity], name: str, value: str) -> QuerySet[Opportunity]:
-        value = value.strip()
-        if not value:
-            return queryset
-        condition = Q(loan__loan_number__icontains=value) | Q(borrower__last_name__icontains=value)
-        condition |= Q(borrower__first_name__icontains=value)
-        parts = value.split()
-        if len(parts) >= 2:
-            condition |= Q(borrower__first_name__icontains=parts[0], borrower__last_name__icontains=parts[-1])
-        return queryset.filter(condition)
+        condition = name_or_number(value, loan="loan__")
+        return queryset if condition is None else queryset.filter(condition)
 
     def filter_stage(self, queryset: QuerySet[Opportunity], name: str, value: str) -> QuerySet[Opportunity]:
         if value == STAGE_ALL:

@@ -10,16 +10,49 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from loans.models import Loan, Opportunity
+from refiapp.money import usd
 from refiapp.tables import BaseTable
+
+
+def rate_html(value: Decimal) -> str:
+    return f"{value}%"
+
+
+class FormattedColumn(tables.Column):
+    """A right-aligned number: formatted on screen, the plain Decimal in exports."""
+
+    formatter = staticmethod(str)
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("attrs", {"td": {"class": "num"}, "th": {"class": "num"}})
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):  # type: ignore[no-untyped-def]
+        return self.formatter(value)
+
+    def value(self, value):  # type: ignore[no-untyped-def]
+        return value
+
+
+class MoneyColumn(FormattedColumn):
+    """Dollars on screen ("$1,234.56", "−$12.00")."""
+
+    formatter = staticmethod(usd)
+
+
+class RateColumn(FormattedColumn):
+    """Percent with three decimals on screen ("6.125%")."""
+
+    formatter = staticmethod(rate_html)
 
 
 class LoanTable(BaseTable):
     loan_number = tables.Column(linkify=True, verbose_name="Loan #")
     borrower = tables.Column(order_by=("borrower__last_name", "borrower__first_name"))
     loan_officer = tables.Column(verbose_name="Loan officer", order_by=("loan_officer__display_name",))
-    note_rate = tables.Column(verbose_name="Rate %", attrs={"td": {"class": "num"}})
-    original_amount = tables.Column(verbose_name="Original", attrs={"td": {"class": "num"}})
-    current_upb = tables.Column(verbose_name="UPB", attrs={"td": {"class": "num"}})
+    note_rate = RateColumn(verbose_name="Rate")
+    original_amount = MoneyColumn(verbose_name="Original")
+    current_upb = MoneyColumn(verbose_name="UPB")
 
     class Meta(BaseTable.Meta):
         model = Loan
@@ -39,53 +72,10 @@ class LoanTable(BaseTable):
         ]
         order_by = ("loan_number",)
 
-    def render_original_amount(self, value):  # type: ignore[no-untyped-def]
-        return f"${value:,.2f}"
-
-    def render_current_upb(self, value):  # type: ignore[no-untyped-def]
-        return f"${value:,.2f}"
-
 
 # --- The pipeline board -------------------------------------------------------------------------------------
 
 MAX_PER_PAGE = 200
-
-
-def money_html(value: Decimal) -> str:
-    sign = "−" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
-
-
-def rate_html(value: Decimal) -> str:
-    return f"{value}%"
-
-
-class MoneyColumn(tables.Column):
-    """Dollars on screen ("$1,234.56"), the plain Decimal in exports."""
-
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs.setdefault("attrs", {"td": {"class": "num"}, "th": {"class": "num"}})
-        super().__init__(*args, **kwargs)
-
-    def render(self, value):  # type: ignore[no-untyped-def]
-        return money_html(value)
-
-    def value(self, value):  # type: ignore[no-untyped-def]
-        return value
-
-
-class RateColumn(tables.Column):
-    """Percent with three decimals on screen ("6.125%"), the plain Decimal in exports."""
-
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs.setdefault("attrs", {"td": {"class": "num"}, "th": {"class": "num"}})
-        super().__init__(*args, **kwargs)
-
-    def render(self, value):  # type: ignore[no-untyped-def]
-        return rate_html(value)
-
-    def value(self, value):  # type: ignore[no-untyped-def]
-        return value
 
 
 def _opportunity_url(record):  # type: ignore[no-untyped-def]
@@ -239,10 +229,10 @@ BOARD_CELLS = {
     "note_rate": lambda table, r, url: rate_html(r.note_rate),
     "market_rate": lambda table, r, url: rate_html(r.market_rate),
     "spread": lambda table, r, url: rate_html(r.spread),
-    "monthly_savings": lambda table, r, url: money_html(r.monthly_savings),
-    "total_interest_savings": lambda table, r, url: money_html(r.total_interest_savings),
+    "monthly_savings": lambda table, r, url: usd(r.monthly_savings),
+    "total_interest_savings": lambda table, r, url: usd(r.total_interest_savings),
     "break_even_months": lambda table, r, url: table.render_break_even_months(r.break_even_months),
-    "current_balance": lambda table, r, url: money_html(r.current_balance),
+    "current_balance": lambda table, r, url: usd(r.current_balance),
     "stage": lambda table, r, url: escape(r.get_stage_display()),
     "last_contacted_at": lambda table, r, url: (
         f"{timezone.localtime(r.last_contacted_at):%Y-%m-%d}" if r.last_contacted_at else "—"
