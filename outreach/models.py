@@ -251,7 +251,7 @@ class BookingRequest(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="bookings")
     phone = models.CharField(max_length=20)
-    preferred_windows = models.JSONField(default=list)
+    preferred_windows = models.JSONField(default=list, blank=True)  # none ticked: "any time"
     preferred_date = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
