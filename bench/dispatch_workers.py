@@ -82,10 +82,12 @@ def build(slug: str, messages: int) -> None:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from loans.models import Borrower, Branch, Loan, LoanOfficer, Opportunity, Organization
+    from core.models import Branch, LoanOfficer, Organization
+    from loans.models import Borrower, Loan
     from outreach.models import Sequence, SequenceStep
     from outreach.services.enrollments import enrollments_create_for_new_opportunities
     from outreach.services.sequences import DAY_1_BODY, DAY_1_SUBJECT
+    from pipeline.models import Opportunity
     from rates.models import RateObservation, RateSeries, SeriesMapping
 
     today = timezone.now().date()

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from loans.models import MatchRun
+from pipeline.models import MatchRun
 from rates.models import RateFetch
 from rates.services import fred_configured
 

@@ -58,7 +58,7 @@ SCHEDULES: list[ScheduleSpec] = [
     # A match whose worker died mid-run (kill -9, lost machine) is queued again within a minute or two.
     ScheduleSpec(
         name="resume-interrupted-matches",
-        func="loans.tasks.resume_interrupted_matches",
+        func="pipeline.tasks.resume_interrupted_matches",
         schedule_type=Schedule.MINUTES,
         minutes=1,
         period=dt.timedelta(minutes=1),

@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from loans.tasks import match_all_organizations, match_organization
 from outreach.tasks import enroll_organization
+from pipeline.tasks import match_all_organizations, match_organization
 from rates.tasks import fetch_rates
 
 

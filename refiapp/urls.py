@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from loans import admin_base
-from loans.views import portfolio as loan_views
+from core import admin_base
+from refiapp import views
 from refiapp.health import healthz
 
 urlpatterns = [
@@ -15,12 +15,14 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
-    path("api/", include("loans.api.urls")),
+    path("api/", include("refinance.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("rates/", include("rates.urls")),
-    path("", loan_views.home, name="home"),
+    path("", views.home, name="home"),
     path("", include("loans.urls")),
+    path("", include("pipeline.urls")),
+    path("", include("refinance.urls")),
     path("", include("outreach.urls")),
     path("anymail/", include("anymail.urls")),
     path("reports/", include("reports.urls")),
