@@ -11,10 +11,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from loans.admin_base import TenantAdmin, TenantInline
+from loans.admin_base import TenantAdmin, TenantInline, scoped
 from outreach.forms import SequenceStepForm
 from outreach.models import BookingRequest, Enrollment, LocalSms, Message, Sequence, SequenceStep, WebhookEvent
-from outreach.rendering import TOKENS, TemplateError, links_for, render_step, token_context
+from outreach.rendering import TOKENS, TemplateError, preview_links, render_step, token_context
 from outreach.selectors import opportunities_for_preview
 from outreach.services.dispatch import message_requeue
 from outreach.services.enrollments import EnrollmentError, enrollment_pause, enrollment_resume, enrollment_stop
@@ -69,11 +69,15 @@ class SequenceAdmin(TenantAdmin):
         sequence = self.get_queryset(request).filter(pk=object_id).first()
         if sequence is None or not self.has_view_permission(request, sequence):
             raise Http404("No such sequence.")
-        candidates = opportunities_for_preview(organization_id=sequence.organization_id)
+        # The same scope as the board: a branch manager previews only their branch's borrowers.
+        candidates = scoped(opportunities_for_preview(organization_id=sequence.organization_id), request)
         chosen_id = request.GET.get("opportunity")
-        opportunity = (candidates.filter(pk=chosen_id).first() if chosen_id and chosen_id.isdigit() else None) or (
-            candidates.first()
-        )
+        if chosen_id:
+            opportunity = candidates.filter(pk=chosen_id).first() if chosen_id.isdigit() else None
+            if opportunity is None:
+                raise Http404("No such opportunity.")
+        else:
+            opportunity = candidates.first()
         previews = []
         if opportunity is not None:
             context = token_context(
@@ -81,7 +85,7 @@ class SequenceAdmin(TenantAdmin):
                 borrower=opportunity.borrower,
                 officer=opportunity.loan_officer,
                 organization=sequence.organization,
-                links=links_for(opportunity_id=opportunity.pk, borrower_id=opportunity.borrower_id, message_id=None),
+                links=preview_links(),  # never a live signed link: a click in the preview would be the borrower's
             )
             for step in sequence.steps.order_by("position"):
                 try:
