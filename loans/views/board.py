@@ -13,7 +13,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
-from django_tables2.export import ExportMixin
 
 from loans.filters import OpportunityBoardFilterSet
 from loans.models import LoanOfficer, Opportunity
@@ -21,6 +20,7 @@ from loans.selectors import board as selectors
 from loans.tables import OpportunityBoardTable
 from loans.tenancy import profile_for
 from loans.views.portfolio import HtmxTableMixin
+from refiapp.tables import SafeExportMixin
 
 
 def optional_url(name: str, *args: Any) -> str | None:
@@ -42,7 +42,7 @@ class ProfileRequiredMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
-class BoardView(ProfileRequiredMixin, HtmxTableMixin, ExportMixin, SingleTableMixin, FilterView):
+class BoardView(ProfileRequiredMixin, HtmxTableMixin, SafeExportMixin, SingleTableMixin, FilterView):
     table_class = OpportunityBoardTable
     filterset_class = OpportunityBoardFilterSet
     template_name = "loans/board.html"

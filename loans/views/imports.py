@@ -16,6 +16,7 @@ from loans.models import LoanImport
 from loans.selectors import imports as selectors
 from loans.services.imports import loan_import_commit, loan_import_preview
 from loans.tenancy import get_visible_or_404, profile_for
+from refiapp.tables import safe_row
 
 ERRORS_SHOWN = 500
 
@@ -98,5 +99,5 @@ def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
     writer.writerow(["line", "column", "loan_number", "message"])
     for error in loan_import.errors:
         line = error.get("line") or ""
-        writer.writerow([line, error.get("column", ""), error.get("loan_number", ""), error["message"]])
+        writer.writerow(safe_row([line, error.get("column", ""), error.get("loan_number", ""), error["message"]]))
     return response

@@ -10,13 +10,13 @@ from django.shortcuts import redirect, render
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
-from django_tables2.export import ExportMixin
 
 from loans.filters import LoanFilterSet
 from loans.models import Loan
 from loans.selectors import portfolio as selectors
 from loans.tables import LoanTable
 from loans.tenancy import get_visible_or_404, profile_for
+from refiapp.tables import SafeExportMixin
 
 
 @login_required
@@ -37,7 +37,7 @@ class HtmxTableMixin:
         return super().get_template_names()  # type: ignore[misc]
 
 
-class LoanListView(LoginRequiredMixin, HtmxTableMixin, ExportMixin, SingleTableMixin, FilterView):
+class LoanListView(LoginRequiredMixin, HtmxTableMixin, SafeExportMixin, SingleTableMixin, FilterView):
     table_class = LoanTable
     filterset_class = LoanFilterSet
     template_name = "loans/loan_list.html"
