@@ -131,7 +131,7 @@ def _initiate(request: HttpRequest, token: ApiToken, data: dict[str, Any]) -> Js
             raise parsing.BadRequest(
                 [{"field": "Idempotency-Key", "message": "Must be 1 to 255 visible ASCII characters."}]
             )
-        claim = idempotency_claim(organization=organization, key=key, request_hash=request_hash(command.canonical()))
+        claim = idempotency_claim(token=token, key=key, request_hash=request_hash(command.canonical()))
         if claim.conflict:
             return _json(
                 422,

@@ -460,8 +460,10 @@ def digest_of(body) -> str:
     return request_hash(parse_initiate(data, tz=ZoneInfo("America/Chicago")).canonical())
 
 
-def test_a_key_still_in_flight_is_409(call, loan, product, officer):
-    IdempotencyRecord.objects.create(organization=officer.organization, key="k-4", request_hash=digest_of(command()))
+def test_a_key_still_in_flight_is_409(call, loan, product, officer, integration):
+    IdempotencyRecord.objects.create(
+        organization=officer.organization, token=integration[0], key="k-4", request_hash=digest_of(command())
+    )
     response = call(command(), key="k-4")
     assert (response.status_code, response.json()) == (
         409,
@@ -470,8 +472,10 @@ def test_a_key_still_in_flight_is_409(call, loan, product, officer):
     assert not RefinanceTransaction.objects.exists()
 
 
-def test_an_abandoned_claim_is_taken_over(call, loan, product, officer):
-    IdempotencyRecord.objects.create(organization=officer.organization, key="k-5", request_hash=digest_of(command()))
+def test_an_abandoned_claim_is_taken_over(call, loan, product, officer, integration):
+    IdempotencyRecord.objects.create(
+        organization=officer.organization, token=integration[0], key="k-5", request_hash=digest_of(command())
+    )
     IdempotencyRecord.objects.filter(key="k-5").update(created_at=NOW - dt.timedelta(minutes=10))
     assert call(command(), key="k-5").status_code == 200
     assert IdempotencyRecord.objects.get(key="k-5").response_status == 200
@@ -492,6 +496,35 @@ def test_keys_are_per_tenant(call, loan, product):
     assert mine.status_code == theirs.status_code == 200
     assert mine.json()["data"]["transactionId"] != theirs.json()["data"]["transactionId"]
     assert RefinanceTransaction.objects.count() == 2
+
+
+def test_keys_are_per_token_a_colleague_never_gets_my_transaction(call, loan, product, officer):
+    slug = officer.organization.slug
+    tokens = []
+    for name in ("Colleague", "Second colleague"):
+        colleague = OrgAdminFactory(organization=officer.organization)
+        tokens.append(api_token_create(organization=officer.organization, user=colleague.user, name=name)[1])
+    mine = call(command(), key="shared-key")
+    assert mine.status_code == 200
+    # A colleague replaying my key with my request gets their own processing (the loan is already being
+    # refinanced), not my stored response with my transaction.
+    theirs = post(command(), token=tokens[0], tenant=slug, key="shared-key")
+    assert "Idempotent-Replayed" not in theirs
+    assert theirs.status_code == 422 and theirs.json()["message"] == "Loan refinance validation failed"
+    assert "data" not in theirs.json()
+    # Another colleague may use the same key for another loan and gets a transaction of their own.
+    LoanFactory(loan_officer=officer, loan_number="LN-777")
+    other = post(command(existingLoanId="LN-777"), token=tokens[1], tenant=slug, key="shared-key")
+    assert other.status_code == 200
+    assert other.json()["data"]["existingLoanId"] == "LN-777"
+    assert other.json()["data"]["transactionId"] != mine.json()["data"]["transactionId"]
+    assert RefinanceTransaction.objects.count() == 2
+    # Each token's retry replays its own first response.
+    again = call(command(), key="shared-key")
+    assert again["Idempotent-Replayed"] == "true" and again.json() == mine.json()
+    replay = post(command(existingLoanId="LN-777"), token=tokens[1], tenant=slug, key="shared-key")
+    assert replay["Idempotent-Replayed"] == "true" and replay.json() == other.json()
+    assert IdempotencyRecord.objects.filter(key="shared-key").count() == 3
 
 
 def test_idempotency_key_must_be_visible_ascii(call, loan, product):
