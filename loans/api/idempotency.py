@@ -1,11 +1,12 @@
 """Idempotency-Key handling (IETF draft-ietf-httpapi-idempotency-key-header, Stripe's semantics).
 
 Keys are per API token (not per organization: a colleague's token reusing a key must not get the first
-token's transaction back, nor learn that it exists). The first request with a key claims it (a committed row, completed_at empty),
-runs, and stores its response in the same database transaction as its business writes. A retry with the
-same key and the same request gets the stored response again; with a different request → 422; while the
-first is still running → 409. Requests that fail validation (400) release the key. A claim left behind by
-a crashed process (its business transaction rolled back with it) can be taken over after ABANDONED_AFTER.
+token's transaction back, nor learn that it exists). The first request with a key claims it (a committed row,
+completed_at empty), runs, and stores its response in the same database transaction as its business writes.
+A retry with the same key and the same request gets the stored response again; with a different request →
+422; while the first is still running → 409. Requests that fail validation (400) release the key. A claim
+left behind by a crashed process (its business transaction rolled back with it) can be taken over after
+ABANDONED_AFTER.
 """
 
 from __future__ import annotations
