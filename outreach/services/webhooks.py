@@ -267,18 +267,18 @@ def process_sms_status(payload: dict[str, Any]) -> None:
         message_record_event(message=message, kind=Activity.Kind.DELIVERED, data=data)
     elif status in ("undelivered", "failed"):
         code = str(payload.get("ErrorCode") or "")
-        message_record_event(
+        recorded = message_record_event(
             message=message,
             kind=Activity.Kind.FAILED,
             data=data,
             error_code=code or status,
             error_message=f"Twilio reported {status}" + (f" (error {code})" if code else "") + ".",
         )
-        if code == "21610":
+        if code == "21610":  # an opt-out is honoured whatever the order of the callbacks
             borrower_opt_out(
                 borrower=message.borrower, channel=Channel.SMS, source="Twilio error 21610", message=message
             )
-        elif code in SMS_UNDELIVERABLE_STATUS_CODES:
+        elif code in SMS_UNDELIVERABLE_STATUS_CODES and recorded is not None:  # not after a delivery report
             borrower_mark_undeliverable(
                 borrower=message.borrower,
                 channel=Channel.SMS,

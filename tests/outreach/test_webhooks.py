@@ -435,3 +435,36 @@ def test_undelivered_to_a_landline_marks_the_number(client, sent):
     assert borrower.sms_undeliverable_reason == "Landline or unreachable carrier (Twilio 30006)"
     assert kinds(sms) == ["failed", "queued", "sent"]
     assert Enrollment.objects.get(pk=sent.pk).messages.get(step__position=3).status == "cancelled"
+
+
+def test_delivered_then_undelivered_stays_delivered(client, sent):
+    sms = sent.messages.get(step__position=2)
+    signed_post(client, STATUS_URL, status(sms.provider_message_id, "delivered"))
+    signed_post(client, STATUS_URL, status(sms.provider_message_id, "undelivered", "30006"))
+    signed_post(client, STATUS_URL, status(sms.provider_message_id, "failed", "30003"))
+    sms.refresh_from_db()
+    assert (sms.status, sms.error_code) == ("delivered", "")
+    assert sms.delivered_at is not None
+    assert kinds(sms) == ["delivered", "queued", "sent"]
+    sms.borrower.refresh_from_db()
+    assert sms.borrower.sms_undeliverable_reason == ""  # the number did receive it
+    assert Enrollment.objects.get(pk=sent.pk).messages.get(step__position=3).status == "scheduled"
+
+
+def test_undelivered_then_a_late_delivered_report_ends_delivered_never_failed_with_delivered_at(client, sent):
+    sms = sent.messages.get(step__position=2)
+    signed_post(client, STATUS_URL, status(sms.provider_message_id, "undelivered", "30003"))
+    sms.refresh_from_db()
+    assert (sms.status, sms.error_code, sms.delivered_at) == ("failed", "30003", None)
+    signed_post(client, STATUS_URL, status(sms.provider_message_id, "delivered"))
+    sms.refresh_from_db()
+    assert (sms.status, sms.error_code, sms.error_message) == ("delivered", "", "")
+    assert sms.delivered_at is not None
+    assert kinds(sms) == ["delivered", "failed", "queued", "sent"]
+
+
+def test_no_failed_message_ever_has_delivered_at(client, sent):
+    sms = sent.messages.get(step__position=2)
+    for value, code in [("sent", ""), ("delivered", ""), ("undelivered", "30006"), ("sent", ""), ("failed", "")]:
+        signed_post(client, STATUS_URL, status(sms.provider_message_id, value, code))
+    assert not Message.objects.filter(status="failed", delivered_at__isnull=False).exists()
