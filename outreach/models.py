@@ -244,12 +244,15 @@ class BookingRequestWindow(models.TextChoices):
 
 
 class BookingRequest(models.Model):
-    """A borrower's "book a call" request from their personal page."""
+    """A borrower's "book a call" request from their personal page: at most one per borrower per local day
+    (a repeated post or a reload shows the same confirmation and writes nothing)."""
 
     Window = BookingRequestWindow
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="bookings")
+    borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, related_name="+")
+    requested_on = models.DateField(help_text="The borrower's local date of the request.")
     phone = models.CharField(max_length=20)
     preferred_windows = models.JSONField(default=list)
     preferred_date = models.DateField(null=True, blank=True)
@@ -260,6 +263,11 @@ class BookingRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["borrower", "requested_on"], name="%(app_label)s_%(class)s_one_per_borrower_per_day"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Call request for opportunity {self.opportunity_id}"

@@ -610,7 +610,12 @@ def _rate_fetch(t: Tenant) -> RateFetch:
 def _booking(t: Tenant) -> BookingRequest:
     opportunity = t.opportunity()
     return BookingRequest.objects.create(
-        organization=t.org, opportunity=opportunity, phone="+13125550123", notes=f"{t.tag} call me"
+        organization=t.org,
+        opportunity=opportunity,
+        borrower=opportunity.borrower,
+        requested_on=NOW.date(),
+        phone="+13125550123",
+        notes=f"{t.tag} call me",
     )
 
 
