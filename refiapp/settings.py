@@ -188,8 +188,9 @@ OUTREACH_INBOUND_EMAIL = env_str("OUTREACH_INBOUND_EMAIL")
 FRED_API_KEY = env_str("FRED_API_KEY")
 FRED_API_URL = env_str("FRED_API_URL", "https://api.stlouisfed.org/fred/series/observations")
 
-# API rate limit per token.
+# API rate limit per token, and the largest command body (a command is about 1 KB): larger ones get a JSON 413.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 65_536)
 # Fees added to every payoff of an existing loan (payoff statement, reconveyance/recording), in dollars.
 REFINANCE_PAYOFF_FEE = Decimal(env_str("REFINANCE_PAYOFF_FEE", "0.00"))
 

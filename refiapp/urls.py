@@ -23,3 +23,9 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("reports/", include("reports.urls")),
 ]
+
+# JSON under /api/, Django's pages elsewhere (loans/api/errors.py).
+handler400 = "loans.api.errors.bad_request"
+handler403 = "loans.api.errors.permission_denied"
+handler404 = "loans.api.errors.page_not_found"
+handler500 = "loans.api.errors.server_error"

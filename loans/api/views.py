@@ -12,12 +12,14 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from loans.api import parsing
+from loans.api.errors import body_too_large, too_large
 from loans.api.idempotency import (
     KEY_PATTERN,
     idempotency_claim,
@@ -112,8 +114,14 @@ def command(request: HttpRequest) -> JsonResponse:
         return _error(403, "The X-Tenant-ID header does not match the API token's organization.")
     if request.content_type != "application/json":
         return _bad_request([{"field": "Content-Type", "message": "Send the body as application/json."}])
+    if body_too_large(request):
+        return too_large()
     try:
-        cmd, data = parsing.parse_envelope(request.body)
+        body = request.body
+    except RequestDataTooBig:  # no Content-Length (chunked) and more than DATA_UPLOAD_MAX_MEMORY_SIZE
+        return too_large()
+    try:
+        cmd, data = parsing.parse_envelope(body)
         if cmd == parsing.INITIATE:
             return _initiate(request, token, data)
         return _calculate(token, data)

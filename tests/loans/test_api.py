@@ -13,8 +13,9 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 
+from loans.api.errors import server_error
 from loans.api.idempotency import request_hash
 from loans.api.parsing import loads, parse_initiate
 from loans.api.tokens import api_token_create, api_token_revoke, token_hash
@@ -405,6 +406,46 @@ def test_other_methods_are_405(raw_token, officer, method):
         "success": False,
         "message": f"Method {method.upper()} is not allowed: send a POST with a JSON body.",
     }
+
+
+# --- 413 and JSON for every error ---------------------------------------------------------------------------
+
+
+def test_a_body_over_the_limit_is_a_json_413(call, loan, product, settings):
+    settings.API_MAX_BODY_BYTES = 4096
+    padded = command(notes="x" * 5000)
+    response = call(padded)
+    assert response.status_code == 413 and response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "success": False,
+        "message": "The request body is larger than the 4,096 bytes allowed.",
+    }
+    assert not RefinanceTransaction.objects.exists()
+
+
+def test_a_60_mb_body_is_a_json_413_not_djangos_html_400(call, loan, product):
+    """Over DATA_UPLOAD_MAX_MEMORY_SIZE Django itself would answer with its HTML 400 page."""
+    big = json.dumps(command(notes="x" * (60 * 1024 * 1024)))
+    response = call(None, raw=big)
+    assert response.status_code == 413
+    assert response.json()["message"] == "The request body is larger than the 65,536 bytes allowed."
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading(raw_token, officer, loan, product):
+    headers = {"Authorization": f"Bearer {raw_token}", "X-Tenant-ID": officer.organization.slug}
+    response = Client().post(
+        URL, json.dumps(command()), content_type="application/json", headers=headers, CONTENT_LENGTH="62914560"
+    )
+    assert response.status_code == 413 and response.json()["success"] is False
+
+
+def test_unknown_api_paths_and_internal_errors_answer_json(raw_token):
+    response = Client().post("/api/bpm/nope", "{}", content_type="application/json")
+    assert response.status_code == 404 and response.json()["success"] is False
+    assert response.json()["message"] == "No API endpoint at /api/bpm/nope: send commands to POST /api/bpm/cmd."
+    assert Client().get("/no-such-page/").headers["Content-Type"].startswith("text/html")
+    error = server_error(RequestFactory().post(URL))
+    assert (error.status_code, json.loads(error.content)["success"]) == (500, False)
 
 
 def test_last_use_is_recorded(call, integration, loan, product):
