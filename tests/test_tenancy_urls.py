@@ -661,6 +661,9 @@ ADMIN_MAKERS: dict[str, Callable[[Tenant], models.Model]] = {
 # Admins whose model has no organization at all (nothing of a tenant in them): managers get no access.
 NO_ORGANIZATION_ADMINS = {
     "auth.Group",
+    "axes.AccessAttempt",
+    "axes.AccessFailureLog",
+    "axes.AccessLog",
     "auth.User",
     "django_q.Schedule",
     "django_q.Success",
