@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from refiapp.tables import safe_row
+from core.tables import safe_row
 from reports.formatting import csv_value, display, display_change
 from reports.selectors import PERIOD_METRICS, CohortRow, Report, percent_change
 

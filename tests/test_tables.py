@@ -1,4 +1,4 @@
-"""Spreadsheet exports never carry a live formula: the one helper in refiapp/tables.py, and every export that
+"""Spreadsheet exports never carry a live formula: the one helper in core/tables.py, and every export that
 uses it (board and portfolio CSV/XLSX, report CSV, import error CSV), read back as a spreadsheet would."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from core.tables import formula_like, spreadsheet_safe, xlsx_bytes
 from loans.models import LoanImport
-from refiapp.tables import formula_like, spreadsheet_safe, xlsx_bytes
 from tests.conftest import client_for
 from tests.factories import LoanFactory, OpportunityFactory
 
@@ -70,7 +70,7 @@ def _content(response) -> bytes:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", [reverse("loans:board"), reverse("loans:loan_list")])
+@pytest.mark.parametrize("url", [reverse("pipeline:board"), reverse("loans:loan_list")])
 def test_board_and_portfolio_csv_prefix_formula_cells(hostile, officer, url):
     with time_machine.travel(NOW, tick=False):
         content = _content(client_for(officer).get(url, {"_export": "csv"}))
@@ -82,7 +82,7 @@ def test_board_and_portfolio_csv_prefix_formula_cells(hostile, officer, url):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", [reverse("loans:board"), reverse("loans:loan_list")])
+@pytest.mark.parametrize("url", [reverse("pipeline:board"), reverse("loans:loan_list")])
 def test_board_and_portfolio_xlsx_have_no_formula_cells(hostile, officer, url):
     with time_machine.travel(NOW, tick=False):
         content = _content(client_for(officer).get(url, {"_export": "xlsx"}))

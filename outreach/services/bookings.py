@@ -7,10 +7,10 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from loans.models import Activity, Opportunity
 from outreach.models import BookingRequest, Enrollment, Message
 from outreach.sendwindow import zone_for
 from outreach.services.engagement import engagement_record, message_record_event
+from pipeline.models import Activity, Opportunity
 
 
 @transaction.atomic
