@@ -153,6 +153,11 @@ MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / "media"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 52_428_800
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 52_428_800)
+# Stored uploads are deleted after this many days (daily job expire-uploads); each user may keep this many bytes
+# of uploads and upload this many files in 24 hours (the upload form says which limit was reached).
+UPLOAD_RETENTION_DAYS = env_int("UPLOAD_RETENTION_DAYS", 90)
+UPLOAD_MAX_BYTES_PER_USER = env_int("UPLOAD_MAX_BYTES_PER_USER", 524_288_000)
+UPLOAD_MAX_PER_USER_PER_DAY = env_int("UPLOAD_MAX_PER_USER_PER_DAY", 20)
 
 # Security: HTTPS everywhere outside DEBUG (manage.py check --deploy is clean; a test runs it).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)

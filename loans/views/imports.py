@@ -31,7 +31,9 @@ def import_start(request: HttpRequest) -> HttpResponse:
     profile = profile_for(request.user)
     if profile is None:
         return _no_profile(request)
-    form = LoanImportUploadForm(request.POST or None, request.FILES or None)
+    form = LoanImportUploadForm(
+        request.POST or None, request.FILES or None, user=request.user, zone=profile.organization.zone
+    )
     if request.method == "POST" and form.is_valid():
         loan_import = loan_import_preview(
             organization=profile.organization,
