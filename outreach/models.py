@@ -140,6 +140,12 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=36, blank=True)
+    handed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Committed just before the provider call: set, the provider may have the message (the "
+        "reconciler asks it); empty on a stuck row, it was never handed over (re-queued, sent once).",
+    )
     to_address = models.CharField(max_length=254, blank=True)
     from_address = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=250, blank=True)
