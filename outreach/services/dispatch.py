@@ -93,8 +93,6 @@ HAND_OVER_SQL = (
 )
 
 
-
-
 @dataclass
 class Prepared:
     message: Message
@@ -507,6 +505,7 @@ class Dispatcher(MessageRecorder):
             return
         provider_id = str(status.message_id) if status is not None and status.message_id is not None else ""
         self._record_sent(message, token, provider_id=provider_id or email.extra_headers.get("Message-ID", ""))
+
 
 def dispatch_due_messages(
     *,
