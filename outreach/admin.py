@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -59,7 +61,9 @@ class SequenceAdmin(TenantAdmin):
         return [
             path(
                 "<path:object_id>/preview/",
-                self.admin_site.admin_view(self.preview_view),
+                # The email HTML (inline styles, as email needs) shows in a sandboxed srcdoc frame, which
+                # inherits this page's policy: inline styles are allowed here, and only here.
+                self.admin_site.admin_view(csp_update({"style-src": [UNSAFE_INLINE]})(self.preview_view)),
                 name="outreach_sequence_preview",
             ),
             *super().get_urls(),
