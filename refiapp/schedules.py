@@ -88,6 +88,14 @@ SCHEDULES: list[ScheduleSpec] = [
         period=dt.timedelta(hours=1),
         first_run=_next_hour,
     ),
+    # Stored uploads older than UPLOAD_RETENTION_DAYS lose their file (a quiet hour in the US).
+    ScheduleSpec(
+        name="expire-uploads",
+        func="loans.tasks.expire_uploads",
+        schedule_type=Schedule.DAILY,
+        period=dt.timedelta(days=1),
+        first_run=_next_daily(8),
+    ),
 ]
 
 
