@@ -29,11 +29,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from loans.importers import ImportFileError, LoanRow, RowError, detect_format, importer_for
+from loans.importers.base import find_duplicates
 from loans.models import Borrower, Branch, ConsentEvent, Loan, LoanImport, LoanOfficer, Organization
+from loans.services.import_copy import CopyRun
 from loans.tenancy import profile_for
 from loans.us_states import state_timezone
 
@@ -206,7 +208,9 @@ class _Run:
         self.result = ImportResult()
 
     def run(self, rows_source: Any) -> ImportResult:
-        duplicates = _duplicates(rows_source.loan_numbers())
+        if connection.vendor == "postgresql":
+            return CopyRun(self).run(rows_source)
+        duplicates = find_duplicates(rows_source.loan_numbers())
         for batch in _batched(rows_source.rows(), BATCH_SIZE):
             self._batch(batch, duplicates)
         return self.result
@@ -427,19 +431,6 @@ def _rejected(row: LoanRow, exc: ValidationError) -> str:
     for name, messages in exc.message_dict.items():
         row.errors.append(RowError(row.line, row.label(name), "; ".join(messages), row.loan_number))
     return "rejected"
-
-
-def _duplicates(numbers: Iterator[tuple[int, str]]) -> dict[str, list[int]]:
-    first_line: dict[str, int] = {}
-    duplicates: dict[str, list[int]] = {}
-    for line, number in numbers:
-        if not number:
-            continue
-        if number in first_line:
-            duplicates.setdefault(number, [first_line[number]]).append(line)
-        else:
-            first_line[number] = line
-    return duplicates
 
 
 def _batched(rows: Iterator[LoanRow], size: int) -> Iterator[list[LoanRow]]:
