@@ -25,6 +25,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -122,6 +123,9 @@ class CopyRun:
 
     def run(self, rows_source: Any) -> Any:
         with transaction.atomic():
+            with connection.cursor() as cursor:
+                # A chunk's plan sorts in memory; JIT would spend seconds compiling each chunk's statement.
+                cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
             self._create_tables()
             try:
                 try:
@@ -197,7 +201,7 @@ class CopyRun:
             )
 
     def _drop_tables(self, cursor: Any = None) -> None:
-        tables = "_import_stage, _import_lines, _import_zones, _import_plan, _import_rows, _import_new_borrowers"
+        tables = "_import_stage, _import_lines, _import_zones"
         if cursor is not None:
             cursor.execute(f"DROP TABLE IF EXISTS {tables}")
             return
@@ -213,7 +217,6 @@ class CopyRun:
         with cursor.copy("COPY _import_lines (line, loan_number) FROM STDIN") as copy:
             for values in chunk.lines:
                 copy.write_row(values)
-        cursor.execute("ANALYZE _import_stage")
 
     def _has_duplicates(self, cursor: Any) -> bool:
         """Across chunks (each chunk checked its own rows before it was written)."""
@@ -223,24 +226,35 @@ class CopyRun:
         return cursor.fetchone()[0]
 
     def _upsert(self, cursor: Any) -> None:
+        """One statement per chunk: plan every row, write (when ``write``) and count."""
         result = self.base.result
         self._reject_out_of_scope(cursor)
-        self._plan(cursor)
-        cursor.execute(
-            "SELECT count(*) FILTER (WHERE loan_id IS NULL), "
-            "count(*) FILTER (WHERE loan_id IS NOT NULL AND (loan_changed OR borrower_changed)), "
-            "count(*) FILTER (WHERE loan_id IS NOT NULL AND NOT (loan_changed OR borrower_changed)) "
-            "FROM _import_rows"
-        )
+        cursor.execute(_statement(write=self.base.write), self._params())
         created, updated, unchanged = cursor.fetchone()
         result.created += created
         result.updated += updated
         result.unchanged += unchanged
-        if self.base.write:
-            self._write(cursor)
+
+    def _params(self) -> dict[str, Any]:
+        defaults = {f"default_{name}": Loan._meta.get_field(name).get_default() for name in LOAN_FIELDS}
+        return {
+            **defaults,
+            "org": self.organization.pk,
+            "now": self.base.now,
+            "upload_date": self.base.upload_date,
+            "source": str(self.base.source),
+            "consent_source": self.base.consent_source,
+            "import_id": self.base.import_id,
+            "user": getattr(self.scope.user, "pk", None),
+            "email": CHANNEL_EMAIL,
+            "sms": CHANNEL_SMS,
+            "granted": ConsentEvent.Action.GRANTED.value,
+            "revoked": ConsentEvent.Action.REVOKED.value,
+            "dnc": ConsentEvent.Action.DO_NOT_CONTACT.value,
+        }
 
     def _reject_out_of_scope(self, cursor: Any) -> None:
-        """An existing loan the importer may not see is a row error, never overwritten (``_Scope``)."""
+        """An existing loan the importer may not see is a row error, never overwritten (``ImportScope``)."""
         user = self.scope.user
         if user is None or self.scope.role == LoanOfficer.Role.ORG_ADMIN:
             return
@@ -256,222 +270,184 @@ class CopyRun:
             result.rejected += 1
             result.errors.append(RowError(line, self.number_label, NOT_YOURS, number).as_dict())
 
-    def _plan(self, cursor: Any) -> None:
-        loans, borrowers = Loan._meta.db_table, Borrower._meta.db_table
-        loan_changed = " OR ".join(
+
+@cache
+def _statement(*, write: bool) -> str:
+    """The chunk's statement: the plan (CTEs), then the writes (data-modifying CTEs), then the counts.
+
+    Every CTE reads the database as it was before the statement, so the plan sees the stored loans and
+    borrowers, never this chunk's own writes (those are seen by the next chunk).
+    """
+    loans, borrowers, events = Loan._meta.db_table, Borrower._meta.db_table, ConsentEvent._meta.db_table
+    upb_as_of = (
+        "CASE WHEN s.current_upb IS NOT NULL AND s.upb_as_of IS NULL THEN "
+        "CASE WHEN l.current_upb = s.current_upb AND l.upb_as_of IS NOT NULL THEN l.upb_as_of "
+        "ELSE %(upload_date)s::date END ELSE s.upb_as_of END"
+    )
+    loan_changed = " OR ".join(
+        [
             f"(s.{name} IS NOT NULL AND s.{name} IS DISTINCT FROM l.{name})"
             for name in LOAN_FIELDS
             if name != "upb_as_of"
-        )
-        upb_as_of = (
-            "CASE WHEN s.current_upb IS NOT NULL AND s.upb_as_of IS NULL THEN "
-            "CASE WHEN l.current_upb = s.current_upb AND l.upb_as_of IS NOT NULL THEN l.upb_as_of "
-            "ELSE %(upload_date)s::date END ELSE s.upb_as_of END"
-        )
-        cursor.execute("DROP TABLE IF EXISTS _import_plan, _import_rows")
-        cursor.execute(
-            f"""
-            CREATE TEMP TABLE _import_plan AS
-            WITH joined AS (
-                SELECT s.*, l.id AS loan_id, l.borrower_id AS loan_borrower_id,
-                       {upb_as_of} AS upb_as_of_new,
-                       COALESCE({loan_changed}
-                         OR ({upb_as_of}) IS DISTINCT FROM l.upb_as_of AND ({upb_as_of}) IS NOT NULL
-                         OR (s.officer_id IS NOT NULL AND s.officer_id IS DISTINCT FROM l.loan_officer_id)
-                         OR (s.branch_id IS NOT NULL AND s.branch_id IS DISTINCT FROM l.branch_id), false
-                       ) AS loan_changed
-                FROM _import_stage s
-                LEFT JOIN {loans} l ON l.organization_id = %(org)s AND l.loan_number = s.loan_number
-            ),
-            matched AS (
-                SELECT DISTINCT ON (j.line) j.line, b.id
-                FROM joined j
-                JOIN {borrowers} b ON b.organization_id = %(org)s AND b.email = j.b_email
-                 AND lower(btrim(b.first_name)) = lower(j.b_first)
-                 AND lower(btrim(b.last_name)) = lower(COALESCE(j.b_last, ''))
-                WHERE j.loan_id IS NULL AND j.b_email IS NOT NULL
-                ORDER BY j.line, b.id
-            )
-            SELECT j.*, COALESCE(j.loan_borrower_id, m.id) AS borrower_id,
-                   CASE WHEN j.loan_borrower_id IS NULL AND m.id IS NULL THEN
-                       CASE WHEN j.b_email IS NOT NULL
-                            THEN 'e' || j.b_email || chr(31) || lower(j.b_first) || chr(31)
-                                 || lower(COALESCE(j.b_last, ''))
-                            ELSE 'l' || j.line END
-                   END AS new_key
-            FROM joined j LEFT JOIN matched m ON m.line = j.line
-            """,
-            {"org": self.organization.pk, "upload_date": self.base.upload_date},
-        )
-        # The borrower's state after each row (from the stored borrower, or a new one's defaults).
-        cursor.execute(
-            f"""
-            CREATE TEMP TABLE _import_rows AS
-            WITH state AS (
-                SELECT p.*, COALESCE(p.borrower_id::text, p.new_key) AS borrower_key,
-                       COALESCE(p.b_state, CASE WHEN COALESCE(b.mailing_state, '') = '' THEN p.property_state END)
-                         AS moved_to,
-                       COALESCE(b.first_name, '') AS old_first, COALESCE(b.last_name, '') AS old_last,
-                       COALESCE(b.email, '') AS old_email, COALESCE(b.mobile_phone, '') AS old_mobile,
-                       COALESCE(b.mailing_state, '') AS old_state, COALESCE(b.timezone, '') AS old_timezone,
-                       COALESCE(b.email_consent, false) AS old_email_consent,
-                       COALESCE(b.sms_consent, false) AS old_sms_consent,
-                       COALESCE(b.do_not_contact, false) AS old_dnc
-                FROM _import_plan p LEFT JOIN {borrowers} b ON b.id = p.borrower_id
-            ),
-            computed AS (
-                SELECT s.*,
-                       COALESCE(s.b_first, s.old_first) AS new_first, COALESCE(s.b_last, s.old_last) AS new_last,
-                       COALESCE(s.b_email, s.old_email) AS new_email, COALESCE(s.b_mobile, s.old_mobile) AS new_mobile,
-                       COALESCE(s.moved_to, s.old_state) AS new_state,
-                       CASE WHEN s.b_timezone IS NOT NULL THEN s.b_timezone
-                            WHEN s.moved_to IS NOT NULL AND (s.moved_to <> s.old_state OR s.old_timezone = '')
-                            THEN COALESCE(z.zone, '')
-                            ELSE s.old_timezone END AS new_timezone,
-                       (s.email_consent IS TRUE AND NOT s.old_email_consent) AS email_granted,
-                       (s.email_consent IS FALSE AND s.old_email_consent) AS email_revoked,
-                       (s.sms_consent IS TRUE AND NOT s.old_sms_consent) AS sms_granted,
-                       (s.sms_consent IS FALSE AND s.old_sms_consent) AS sms_revoked,
-                       (s.do_not_contact IS TRUE AND NOT s.old_dnc) AS dnc_set
-                FROM state s LEFT JOIN _import_zones z ON z.code = s.moved_to
-            ),
-            flagged AS (
-                SELECT c.*,
-                       (c.new_first, c.new_last, c.new_email, c.new_mobile, c.new_state, c.new_timezone)
-                         IS DISTINCT FROM (c.old_first, c.old_last, c.old_email, c.old_mobile, c.old_state,
-                                           c.old_timezone)
-                         OR c.email_granted OR c.email_revoked OR c.sms_granted OR c.sms_revoked OR c.dnc_set
-                         AS differs,
-                       ROW(c.new_first, c.new_last, c.new_email, c.new_mobile, c.new_state, c.new_timezone,
-                           c.email_granted OR (c.old_email_consent AND NOT c.email_revoked),
-                           c.sms_granted OR (c.old_sms_consent AND NOT c.sms_revoked), c.dnc_set OR c.old_dnc)
-                         IS DISTINCT FROM lag(ROW(c.new_first, c.new_last, c.new_email, c.new_mobile, c.new_state,
-                           c.new_timezone, c.email_granted OR (c.old_email_consent AND NOT c.email_revoked),
-                           c.sms_granted OR (c.old_sms_consent AND NOT c.sms_revoked), c.dnc_set OR c.old_dnc))
-                           OVER by_line AS differs_from_previous,
-                       row_number() OVER by_line AS borrower_row,
-                       row_number() OVER (PARTITION BY c.borrower_key ORDER BY c.line DESC) AS borrower_last,
-                       first_value(c.line) OVER by_line AS first_line,
-                       first_value(c.loan_number) OVER by_line AS first_loan_number
-                FROM computed c
-                WINDOW by_line AS (PARTITION BY c.borrower_key ORDER BY c.line)
-            )
-            SELECT f.*, CASE WHEN f.borrower_row = 1 THEN f.differs ELSE f.differs_from_previous END
-                          AS borrower_changed
-            FROM flagged f
-            """
-        )
-
-    def _write(self, cursor: Any) -> None:
-        loans, borrowers = Loan._meta.db_table, Borrower._meta.db_table
-        events = ConsentEvent._meta.db_table
-        params = {"org": self.organization.pk, "now": self.base.now}  # cast where a bare parameter is a value
-        cursor.execute("DROP TABLE IF EXISTS _import_new_borrowers")
-        cursor.execute(
-            f"""
-            CREATE TEMP TABLE _import_new_borrowers AS
-            SELECT nextval(pg_get_serial_sequence('{borrowers}', 'id')) AS id, r.*
-            FROM _import_rows r WHERE r.borrower_id IS NULL AND r.borrower_last = 1
-            """
-        )
-        consent_columns = (
-            "email_consent, email_consent_at, sms_consent, sms_consent_at, sms_consent_source, do_not_contact"
-        )
-        consent_values = """
-            n.email_granted OR (n.old_email_consent AND NOT n.email_revoked),
-            CASE WHEN n.email_granted THEN %(now)s::timestamptz END,
-            n.sms_granted OR (n.old_sms_consent AND NOT n.sms_revoked),
-            CASE WHEN n.sms_granted THEN %(now)s::timestamptz END,
-            CASE WHEN n.sms_granted THEN n.sms_consent_source ELSE '' END,
-            n.dnc_set OR n.old_dnc
-        """
-        cursor.execute(
-            f"""
-            INSERT INTO {borrowers} (id, organization_id, first_name, last_name, email, mobile_phone, mailing_state,
-                timezone, {consent_columns}, email_undeliverable_reason, sms_undeliverable_reason,
-                created_at, updated_at)
-            SELECT n.id, %(org)s::bigint, n.new_first, n.new_last, n.new_email, n.new_mobile, n.new_state,
-                n.new_timezone,
-                {consent_values}, '', '', %(now)s::timestamptz, %(now)s::timestamptz
-            FROM _import_new_borrowers n ORDER BY n.line
-            """,
-            params,
-        )
-        cursor.execute(
-            f"""
-            UPDATE {borrowers} b SET first_name = n.new_first, last_name = n.new_last, email = n.new_email,
-                mobile_phone = n.new_mobile, mailing_state = n.new_state, timezone = n.new_timezone,
-                email_consent = n.email_granted OR (n.old_email_consent AND NOT n.email_revoked),
-                email_consent_at = CASE WHEN n.email_granted THEN %(now)s ELSE b.email_consent_at END,
-                sms_consent = n.sms_granted OR (n.old_sms_consent AND NOT n.sms_revoked),
-                sms_consent_at = CASE WHEN n.sms_granted THEN %(now)s ELSE b.sms_consent_at END,
-                sms_consent_source = CASE WHEN n.sms_granted THEN n.sms_consent_source ELSE b.sms_consent_source END,
-                do_not_contact = n.dnc_set OR n.old_dnc, updated_at = %(now)s
-            FROM _import_rows n
-            WHERE b.id = n.borrower_id AND n.borrower_last = 1 AND n.differs
-            """,
-            params,
-        )
-        defaults = {name: Loan._meta.get_field(name).get_default() for name in LOAN_FIELDS}
-        insert_values = ", ".join(
-            "r.upb_as_of_new" if name == "upb_as_of" else f"COALESCE(r.{name}, %(default_{name})s)"
-            for name in LOAN_FIELDS
-        )
-        cursor.execute(
-            f"""
-            INSERT INTO {loans} (organization_id, loan_number, borrower_id, loan_officer_id, branch_id, source,
-                created_at, updated_at, {", ".join(LOAN_FIELDS)})
-            SELECT %(org)s::bigint, r.loan_number, COALESCE(r.borrower_id, n.id), r.officer_id, r.branch_id,
-                %(source)s::text, %(now)s::timestamptz, %(now)s::timestamptz, {insert_values}
-            FROM _import_rows r LEFT JOIN _import_new_borrowers n ON n.new_key = r.new_key
-            WHERE r.loan_id IS NULL ORDER BY r.line
-            """,
-            {**params, "source": str(self.base.source), **{f"default_{k}": v for k, v in defaults.items()}},
-        )
-        assignments = ", ".join(
-            f"{name} = COALESCE(r.upb_as_of_new, l.{name})"
-            if name == "upb_as_of"
-            else f"{name} = COALESCE(r.{name}, l.{name})"
-            for name in LOAN_FIELDS
-        )
-        cursor.execute(
-            f"""
-            UPDATE {loans} l SET {assignments}, loan_officer_id = COALESCE(r.officer_id, l.loan_officer_id),
-                branch_id = COALESCE(r.branch_id, l.branch_id), updated_at = %(now)s
-            FROM _import_rows r WHERE l.id = r.loan_id AND r.loan_changed
-            """,
-            params,
-        )
-        cursor.execute(
-            f"""
-            INSERT INTO {events} (organization_id, borrower_id, channel, action, source, detail, created_by_id,
-                created_at)
-            SELECT %(org)s::bigint, COALESCE(r.borrower_id, n.id), e.channel, e.action, %(consent_source)s::text,
-                jsonb_build_object('loan_number', r.first_loan_number, 'line', r.first_line,
-                                   'import_id', %(import_id)s::bigint),
-                %(user)s::bigint, %(now)s::timestamptz
-            FROM _import_rows r
-            LEFT JOIN _import_new_borrowers n ON n.new_key = r.new_key
-            CROSS JOIN LATERAL (VALUES (1, %(email)s::text, %(granted)s::text, r.email_granted),
-                                       (2, %(email)s, %(revoked)s, r.email_revoked),
-                                       (3, %(sms)s, %(granted)s, r.sms_granted),
-                                       (4, %(sms)s, %(revoked)s, r.sms_revoked),
-                                       (5, '', %(dnc)s, r.dnc_set)) AS e(position, channel, action, happened)
-            WHERE r.borrower_last = 1 AND e.happened
-            ORDER BY r.first_line, e.position
-            """,
-            {
-                **params,
-                "consent_source": self.base.consent_source,
-                "import_id": self.base.import_id,
-                "user": getattr(self.scope.user, "pk", None),
-                "email": CHANNEL_EMAIL,
-                "sms": CHANNEL_SMS,
-                "granted": ConsentEvent.Action.GRANTED.value,
-                "revoked": ConsentEvent.Action.REVOKED.value,
-                "dnc": ConsentEvent.Action.DO_NOT_CONTACT.value,
-            },
-        )
+        ]
+        + [
+            f"(({upb_as_of}) IS NOT NULL AND ({upb_as_of}) IS DISTINCT FROM l.upb_as_of)",
+            "(s.officer_id IS NOT NULL AND s.officer_id IS DISTINCT FROM l.loan_officer_id)",
+            "(s.branch_id IS NOT NULL AND s.branch_id IS DISTINCT FROM l.branch_id)",
+        ]
+    )
+    borrower_inputs = ", ".join(f"s.{column}" for column in BORROWER_INPUTS)
+    email_consent = "(c.email_granted OR (c.old_email_consent AND NOT c.email_revoked))"
+    sms_consent = "(c.sms_granted OR (c.old_sms_consent AND NOT c.sms_revoked))"
+    outcome = (
+        f"ROW(c.new_first, c.new_last, c.new_email, c.new_mobile, c.new_state, c.new_timezone, {email_consent}, "
+        f"{sms_consent}, c.dnc_set OR c.old_dnc)"
+    )
+    plan = f"""
+    WITH joined AS (  -- each lookup is one index probe (LIMIT 1 keeps it a nested loop, whatever the stats say)
+        SELECT s.line, s.loan_number, s.property_state, {borrower_inputs},
+               l.id AS loan_id, l.borrower_id AS loan_borrower_id, {upb_as_of} AS upb_as_of_new,
+               COALESCE({loan_changed}, false) AS loan_changed
+        FROM _import_stage s
+        LEFT JOIN LATERAL (
+            SELECT * FROM {loans} WHERE organization_id = %(org)s AND loan_number = s.loan_number LIMIT 1
+        ) l ON true
+    ),
+    matched AS (  -- a new loan's borrower: the first stored one with its email and name
+        SELECT j.*, COALESCE(j.loan_borrower_id, (
+            SELECT b.id FROM {borrowers} b
+            WHERE j.loan_id IS NULL AND j.b_email IS NOT NULL AND b.organization_id = %(org)s AND b.email = j.b_email
+              AND lower(btrim(b.first_name)) = lower(j.b_first)
+              AND lower(btrim(b.last_name)) = lower(COALESCE(j.b_last, ''))
+            ORDER BY b.id LIMIT 1
+        )) AS borrower_id
+        FROM joined j
+    ),
+    state AS (  -- the borrower before this row: stored, or a new one's defaults
+        SELECT m.*,
+               CASE WHEN m.borrower_id IS NULL THEN
+                   CASE WHEN m.b_email IS NOT NULL
+                        THEN 'e' || m.b_email || chr(31) || lower(m.b_first) || chr(31) || lower(COALESCE(m.b_last, ''))
+                        ELSE 'l' || m.line END
+               END AS new_key,
+               COALESCE(m.b_state, CASE WHEN COALESCE(b.mailing_state, '') = '' THEN m.property_state END)
+                 AS moved_to,
+               COALESCE(b.first_name, '') AS old_first, COALESCE(b.last_name, '') AS old_last,
+               COALESCE(b.email, '') AS old_email, COALESCE(b.mobile_phone, '') AS old_mobile,
+               COALESCE(b.mailing_state, '') AS old_state, COALESCE(b.timezone, '') AS old_timezone,
+               COALESCE(b.email_consent, false) AS old_email_consent,
+               COALESCE(b.sms_consent, false) AS old_sms_consent, COALESCE(b.do_not_contact, false) AS old_dnc
+        FROM matched m
+        LEFT JOIN LATERAL (SELECT * FROM {borrowers} WHERE id = m.borrower_id LIMIT 1) b ON true
+    ),
+    computed AS (  -- the borrower after this row (``imports._Run._borrower_changes``)
+        SELECT s.*, COALESCE(s.borrower_id::text, s.new_key) AS borrower_key,
+               COALESCE(s.b_first, s.old_first) AS new_first, COALESCE(s.b_last, s.old_last) AS new_last,
+               COALESCE(s.b_email, s.old_email) AS new_email, COALESCE(s.b_mobile, s.old_mobile) AS new_mobile,
+               COALESCE(s.moved_to, s.old_state) AS new_state,
+               CASE WHEN s.b_timezone IS NOT NULL THEN s.b_timezone
+                    WHEN s.moved_to IS NOT NULL AND (s.moved_to <> s.old_state OR s.old_timezone = '')
+                    THEN COALESCE(z.zone, '')
+                    ELSE s.old_timezone END AS new_timezone,
+               (s.email_consent IS TRUE AND NOT s.old_email_consent) AS email_granted,
+               (s.email_consent IS FALSE AND s.old_email_consent) AS email_revoked,
+               (s.sms_consent IS TRUE AND NOT s.old_sms_consent) AS sms_granted,
+               (s.sms_consent IS FALSE AND s.old_sms_consent) AS sms_revoked,
+               (s.do_not_contact IS TRUE AND NOT s.old_dnc) AS dnc_set
+        FROM state s LEFT JOIN _import_zones z ON z.code = s.moved_to
+    ),
+    flagged AS (
+        SELECT c.*,
+               (c.new_first, c.new_last, c.new_email, c.new_mobile, c.new_state, c.new_timezone)
+                 IS DISTINCT FROM (c.old_first, c.old_last, c.old_email, c.old_mobile, c.old_state, c.old_timezone)
+                 OR c.email_granted OR c.email_revoked OR c.sms_granted OR c.sms_revoked OR c.dnc_set AS differs,
+               {outcome} IS DISTINCT FROM lag({outcome}) OVER by_line AS differs_from_previous,
+               {email_consent} AS new_email_consent, {sms_consent} AS new_sms_consent,
+               c.dnc_set OR c.old_dnc AS new_dnc,
+               row_number() OVER by_line AS borrower_row,
+               count(*) OVER (PARTITION BY c.borrower_key) AS borrower_rows,
+               first_value(c.line) OVER by_line AS first_line,
+               first_value(c.loan_number) OVER by_line AS first_loan_number
+        FROM computed c
+        WINDOW by_line AS (PARTITION BY c.borrower_key ORDER BY c.line)
+    ),
+    heads AS MATERIALIZED (  -- a new borrower's id, on the row that gives its values (the last one)
+        SELECT f.*, CASE WHEN f.borrower_row = 1 THEN f.differs ELSE f.differs_from_previous END AS borrower_changed,
+               f.borrower_row = f.borrower_rows AS is_last,
+               CASE WHEN f.borrower_id IS NULL AND f.borrower_row = f.borrower_rows
+                    THEN nextval(pg_get_serial_sequence('{borrowers}', 'id')) END AS head_id
+        FROM flagged f
+    ),
+    planned AS MATERIALIZED (
+        SELECT h.*, COALESCE(h.borrower_id, max(h.head_id) OVER (PARTITION BY h.borrower_key)) AS final_borrower_id
+        FROM heads h
+    )"""
+    counts = """
+    SELECT count(*) FILTER (WHERE loan_id IS NULL),
+           count(*) FILTER (WHERE loan_id IS NOT NULL AND (loan_changed OR borrower_changed)),
+           count(*) FILTER (WHERE loan_id IS NOT NULL AND NOT (loan_changed OR borrower_changed))
+    FROM planned"""
+    if not write:
+        return plan + counts
+    # The loan values come from the staging row itself (the plan carries only what it decided).
+    insert_values = ", ".join(
+        "r.upb_as_of_new" if name == "upb_as_of" else f"COALESCE(s.{name}, %(default_{name})s)" for name in LOAN_FIELDS
+    )
+    assignments = ", ".join(
+        f"{name} = COALESCE({'r.upb_as_of_new' if name == 'upb_as_of' else 's.' + name}, l.{name})"
+        for name in LOAN_FIELDS
+    )
+    writes = f""",
+    new_borrowers AS (
+        INSERT INTO {borrowers} (id, organization_id, first_name, last_name, email, mobile_phone, mailing_state,
+            timezone, email_consent, email_consent_at, sms_consent, sms_consent_at, sms_consent_source,
+            do_not_contact, email_undeliverable_reason, sms_undeliverable_reason, created_at, updated_at)
+        SELECT n.head_id, %(org)s::bigint, n.new_first, n.new_last, n.new_email, n.new_mobile, n.new_state,
+            n.new_timezone, n.new_email_consent, CASE WHEN n.email_granted THEN %(now)s::timestamptz END,
+            n.new_sms_consent, CASE WHEN n.sms_granted THEN %(now)s::timestamptz END,
+            CASE WHEN n.sms_granted THEN n.sms_consent_source ELSE '' END, n.new_dnc, '', '',
+            %(now)s::timestamptz, %(now)s::timestamptz
+        FROM planned n WHERE n.head_id IS NOT NULL ORDER BY n.line
+    ),
+    changed_borrowers AS (
+        UPDATE {borrowers} b SET first_name = n.new_first, last_name = n.new_last, email = n.new_email,
+            mobile_phone = n.new_mobile, mailing_state = n.new_state, timezone = n.new_timezone,
+            email_consent = n.new_email_consent,
+            email_consent_at = CASE WHEN n.email_granted THEN %(now)s::timestamptz ELSE b.email_consent_at END,
+            sms_consent = n.new_sms_consent,
+            sms_consent_at = CASE WHEN n.sms_granted THEN %(now)s::timestamptz ELSE b.sms_consent_at END,
+            sms_consent_source = CASE WHEN n.sms_granted THEN n.sms_consent_source ELSE b.sms_consent_source END,
+            do_not_contact = n.new_dnc, updated_at = %(now)s::timestamptz
+        FROM planned n WHERE b.id = n.borrower_id AND n.is_last AND n.differs
+    ),
+    new_loans AS (
+        INSERT INTO {loans} (organization_id, loan_number, borrower_id, loan_officer_id, branch_id, source,
+            created_at, updated_at, {", ".join(LOAN_FIELDS)})
+        SELECT %(org)s::bigint, r.loan_number, r.final_borrower_id, s.officer_id, s.branch_id, %(source)s::text,
+            %(now)s::timestamptz, %(now)s::timestamptz, {insert_values}
+        FROM planned r JOIN _import_stage s ON s.line = r.line WHERE r.loan_id IS NULL ORDER BY r.line
+    ),
+    changed_loans AS (
+        UPDATE {loans} l SET {assignments}, loan_officer_id = COALESCE(s.officer_id, l.loan_officer_id),
+            branch_id = COALESCE(s.branch_id, l.branch_id), updated_at = %(now)s::timestamptz
+        FROM planned r JOIN _import_stage s ON s.line = r.line WHERE l.id = r.loan_id AND r.loan_changed
+    ),
+    consent_events AS (
+        INSERT INTO {events} (organization_id, borrower_id, channel, action, source, detail, created_by_id, created_at)
+        SELECT %(org)s::bigint, r.final_borrower_id, e.channel, e.action, %(consent_source)s::text,
+            jsonb_build_object('loan_number', r.first_loan_number, 'line', r.first_line,
+                               'import_id', %(import_id)s::bigint),
+            %(user)s::bigint, %(now)s::timestamptz
+        FROM planned r
+        CROSS JOIN LATERAL (VALUES (1, %(email)s::text, %(granted)s::text, r.email_granted),
+                                   (2, %(email)s::text, %(revoked)s::text, r.email_revoked),
+                                   (3, %(sms)s::text, %(granted)s::text, r.sms_granted),
+                                   (4, %(sms)s::text, %(revoked)s::text, r.sms_revoked),
+                                   (5, '', %(dnc)s::text, r.dnc_set)) AS e(position, channel, action, happened)
+        WHERE r.is_last AND e.happened
+        ORDER BY r.first_line, e.position
+    )"""
+    return plan + writes + counts
 
 
 def _stage_tuple(
