@@ -43,7 +43,8 @@ settings.DEBUG = False  # as in production: DEBUG=1 (needed without a SECRET_KEY
 
 from import_csv import clean, generate  # noqa: E402
 
-from loans.models import Loan, LoanImport, Organization  # noqa: E402
+from core.models import Organization  # noqa: E402
+from loans.models import Loan, LoanImport  # noqa: E402
 from loans.services.imports import loan_import_file  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from loans.admin_base import TenantAdmin, TenantInline
+from core.admin_base import TenantAdmin, TenantInline
 from outreach.forms import SequenceStepForm
 from outreach.models import BookingRequest, Enrollment, LocalSms, Message, Sequence, SequenceStep, WebhookEvent
 from outreach.rendering import TOKENS, TemplateError, links_for, render_step, token_context

@@ -31,10 +31,15 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "anymail",
+    # The house, lowest first (docs/architecture.md): each app imports only those above it in this list.
+    "core",
     "loans",
     "rates",
+    "pipeline",
     "outreach",
+    "refinance",
     "reports",
+    "refiapp",
 ]
 
 MIDDLEWARE = [
@@ -62,7 +67,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "refiapp.context_processors.workspace",
+                "core.context_processors.workspace",
                 "rates.context_processors.rate_staleness",
             ],
         },

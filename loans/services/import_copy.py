@@ -30,10 +30,11 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from core.models import LoanOfficer, Organization
+from core.us_states import STATES
 from loans.importers import LoanRow, RowError
 from loans.importers.base import find_duplicates
-from loans.models import Borrower, ConsentEvent, Loan, LoanOfficer, Organization
-from loans.us_states import STATES
+from loans.models import Borrower, ConsentEvent, Loan
 
 CHUNK_ROWS = 20_000
 CHANNEL_EMAIL = "email"
@@ -254,7 +255,7 @@ class CopyRun:
         }
 
     def _reject_out_of_scope(self, cursor: Any) -> None:
-        """An existing loan the importer may not see is a row error, never overwritten (``ImportScope``)."""
+        """An existing loan the importer may not see is a row error, never overwritten (``import_scope._Scope``)."""
         user = self.scope.user
         if user is None or self.scope.role == LoanOfficer.Role.ORG_ADMIN:
             return

@@ -1,20 +1,35 @@
-"""Who imports, and what a row may say about officers and branches (one scope for both import paths)."""
+"""The result of one import pass, and who is importing (the scope rules of ``loans.services.imports``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
+from core.models import Branch, LoanOfficer, Organization
+from core.tenancy import profile_for
 from loans.importers import LoanRow
-from loans.models import Branch, Loan, LoanOfficer, Organization
-from loans.tenancy import profile_for
+from loans.models import Loan
 
 
 @dataclass
-class ImportScope:
+class ImportResult:
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def reject(self, row: LoanRow) -> None:
+        self.rejected += 1
+        self.errors.extend(error.as_dict() for error in row.errors)
+
+
+@dataclass
+class _Scope:
     """Who imports, and the organization's officers and branches (small; loaded once per run)."""
 
     organization: Organization
@@ -25,7 +40,7 @@ class ImportScope:
     branches: dict[str, Branch]
 
     @classmethod
-    def load(cls, organization: Organization, user: Any) -> ImportScope:
+    def load(cls, organization: Organization, user: Any) -> _Scope:
         profile = profile_for(user) if user is not None else None
         if user is not None and (profile is None or profile.organization_id != organization.pk):
             raise PermissionDenied("Only staff of this organization may import its loans.")

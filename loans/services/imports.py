@@ -9,7 +9,7 @@ Upsert by loan number within the organization. A row whose values equal the stor
 is not written at all (updated_at keeps its value), so re-importing a file changes nothing. Duplicate loan
 numbers inside one file reject every row that carries them.
 
-Two ways to write, one set of checks (the importers, ``finish_row`` and ``ImportScope``):
+Two ways to write, one set of checks (the importers, ``finish_row`` and ``import_scope._Scope``):
 - PostgreSQL: ``import_copy.CopyRun`` streams the checked rows with COPY into a staging table and upserts
   them set-based (a million rows in well under a minute; bench/import_copy.py).
 - SQLite (the embedded default): rows are handled in batches of ``BATCH_SIZE`` (existing loans and borrowers
@@ -36,13 +36,14 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.models import Branch, LoanOfficer, Organization
+from core.tenancy import profile_for
+from core.us_states import state_timezone
 from loans.importers import ImportFileError, LoanRow, RowError, detect_format, importer_for
 from loans.importers.base import find_duplicates
-from loans.models import Borrower, Branch, ConsentEvent, Loan, LoanImport, LoanOfficer, Organization
+from loans.models import Borrower, ConsentEvent, Loan, LoanImport
 from loans.services.import_copy import CopyRun
-from loans.services.import_scope import ImportScope
-from loans.tenancy import profile_for
-from loans.us_states import state_timezone
+from loans.services.import_scope import ImportResult, _Scope
 
 BATCH_SIZE = 1000
 CHANNEL_EMAIL = "email"
@@ -84,20 +85,6 @@ LOAN_FK_EXCLUDE = ["organization", "borrower", "co_borrower", "loan_officer", "b
 
 
 @dataclass
-class ImportResult:
-    total: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-    def reject(self, row: LoanRow) -> None:
-        self.rejected += 1
-        self.errors.extend(error.as_dict() for error in row.errors)
-
-
-@dataclass
 class _Batch:
     new_borrowers: dict[int, Borrower] = field(default_factory=dict)
     changed_borrowers: dict[int, Borrower] = field(default_factory=dict)
@@ -129,7 +116,7 @@ class _Run:
         self.import_id = import_id
         self.now = timezone.now()
         self.upload_date = upload_date
-        self.scope = ImportScope.load(organization, user)
+        self.scope = _Scope.load(organization, user)
         self.result = ImportResult()
 
     def run(self, rows_source: Any) -> ImportResult:

@@ -14,11 +14,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from loans.choices import Channel
-from loans.models import Activity, Borrower, ConsentEvent, Opportunity
-from loans.services.opportunities import activity_record
+from core.choices import Channel
+from loans.models import Borrower, ConsentEvent
 from outreach.models import Enrollment, Message
 from outreach.services.enrollments import RUNNING, enrollment_stop
+from pipeline.models import Activity, Opportunity
+from pipeline.services.opportunities import activity_record
 
 OPT_OUT_FIELD = {Channel.EMAIL: "email_opted_out_at", Channel.SMS: "sms_opted_out_at"}
 UNDELIVERABLE_FIELD = {Channel.EMAIL: "email_undeliverable_reason", Channel.SMS: "sms_undeliverable_reason"}
