@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
@@ -19,14 +19,6 @@ from pipeline.filters import OpportunityBoardFilterSet
 from pipeline.models import Opportunity
 from pipeline.selectors import board as selectors
 from pipeline.tables import OpportunityBoardTable
-
-
-def optional_url(name: str, *args: Any) -> str | None:
-    """The URL of a view another part of the app may provide, or None while it does not exist."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
 
 
 class BoardView(ProfileRequiredMixin, HtmxTableMixin, ExportMixin, SingleTableMixin, FilterView):
@@ -75,7 +67,7 @@ class BoardView(ProfileRequiredMixin, HtmxTableMixin, ExportMixin, SingleTableMi
             summary=selectors.board_summary(queryset=self.object_list),
             rates_status=selectors.rates_status(organization=organization, as_of=today),
             last_match=selectors.last_match_run(organization=organization),
-            run_match_url=optional_url("pipeline:run_match") if self.profile.is_manager else None,
+            run_match_url=reverse("pipeline:run_match") if self.profile.is_manager else None,
             export_query=query.urlencode(),
             today=today,
         )
