@@ -119,6 +119,7 @@ class CopyRun:
         self.scope = run.scope
         self.columns = _stage_columns()
         self.number_label = "loan_number"
+        self.borrower_sequence = ""
 
     # --- the pass -------------------------------------------------------------------------------------------
 
@@ -128,6 +129,9 @@ class CopyRun:
                 # A chunk's plan sorts in memory; JIT would spend seconds compiling each chunk's statement.
                 cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
             self._create_tables()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Borrower._meta.db_table])
+                self.borrower_sequence = cursor.fetchone()[0]
             try:
                 try:
                     with transaction.atomic():
@@ -252,6 +256,7 @@ class CopyRun:
             "granted": ConsentEvent.Action.GRANTED.value,
             "revoked": ConsentEvent.Action.REVOKED.value,
             "dnc": ConsentEvent.Action.DO_NOT_CONTACT.value,
+            "borrower_sequence": self.borrower_sequence,
         }
 
     def _reject_out_of_scope(self, cursor: Any) -> None:
@@ -298,6 +303,7 @@ def _statement(*, write: bool) -> str:
         ]
     )
     borrower_inputs = ", ".join(f"s.{column}" for column in BORROWER_INPUTS)
+    loan_columns = ", ".join(LOAN_FIELDS)
     email_consent = "(c.email_granted OR (c.old_email_consent AND NOT c.email_revoked))"
     sms_consent = "(c.sms_granted OR (c.old_sms_consent AND NOT c.sms_revoked))"
     outcome = (
@@ -311,10 +317,11 @@ def _statement(*, write: bool) -> str:
                COALESCE({loan_changed}, false) AS loan_changed
         FROM _import_stage s
         LEFT JOIN LATERAL (
-            SELECT * FROM {loans} WHERE organization_id = %(org)s AND loan_number = s.loan_number LIMIT 1
+            SELECT id, borrower_id, loan_officer_id, branch_id, {loan_columns}
+            FROM {loans} WHERE organization_id = %(org)s AND loan_number = s.loan_number LIMIT 1
         ) l ON true
     ),
-    matched AS (  -- a new loan's borrower: the first stored one with its email and name
+    matched AS MATERIALIZED (  -- a new loan's borrower: the first stored one with its email and name
         SELECT j.*, COALESCE(j.loan_borrower_id, (
             SELECT b.id FROM {borrowers} b
             WHERE j.loan_id IS NULL AND j.b_email IS NOT NULL AND b.organization_id = %(org)s AND b.email = j.b_email
@@ -339,7 +346,11 @@ def _statement(*, write: bool) -> str:
                COALESCE(b.email_consent, false) AS old_email_consent,
                COALESCE(b.sms_consent, false) AS old_sms_consent, COALESCE(b.do_not_contact, false) AS old_dnc
         FROM matched m
-        LEFT JOIN LATERAL (SELECT * FROM {borrowers} WHERE id = m.borrower_id LIMIT 1) b ON true
+        LEFT JOIN LATERAL (
+            SELECT first_name, last_name, email, mobile_phone, mailing_state, timezone, email_consent, sms_consent,
+                   do_not_contact
+            FROM {borrowers} WHERE id = m.borrower_id LIMIT 1
+        ) b ON true
     ),
     computed AS (  -- the borrower after this row (``imports._Run._borrower_changes``)
         SELECT s.*, COALESCE(s.borrower_id::text, s.new_key) AS borrower_key,
@@ -376,7 +387,7 @@ def _statement(*, write: bool) -> str:
         SELECT f.*, CASE WHEN f.borrower_row = 1 THEN f.differs ELSE f.differs_from_previous END AS borrower_changed,
                f.borrower_row = f.borrower_rows AS is_last,
                CASE WHEN f.borrower_id IS NULL AND f.borrower_row = f.borrower_rows
-                    THEN nextval(pg_get_serial_sequence('{borrowers}', 'id')) END AS head_id
+                    THEN nextval(%(borrower_sequence)s::regclass) END AS head_id
         FROM flagged f
     ),
     planned AS MATERIALIZED (
