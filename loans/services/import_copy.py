@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from core.models import LoanOfficer, Organization
 from core.us_states import STATES
@@ -503,6 +503,8 @@ def _in_thread(chunks: Iterator[_Chunk], depth: int = 2) -> Iterator[_Chunk]:
             handoff.put(_DONE)
         except BaseException as exc:  # handed to the database thread, which re-raises it
             handoff.put(exc)
+        finally:
+            connections.close_all()  # this thread's own connections, should a lazy lookup ever have opened one
 
     worker = threading.Thread(target=work, name="loan-import-parse", daemon=True)
     worker.start()

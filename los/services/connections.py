@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
@@ -150,16 +149,3 @@ def los_connection_test(*, connection: LosConnection, **options: Any) -> tuple[b
         return False, f"Cannot read {connection.folder}: {exc}"
     return True, f"Folder {connection.folder} is readable; {len(waiting)} export file(s) waiting."
 
-
-def los_connection_schedule(
-    *, connection: LosConnection, schedule: str, run_at: dt.time, weekday: int | None
-) -> LosConnection:
-    connection, _outcome = los_connection_save(
-        organization=connection.organization,
-        kind=connection.kind,
-        connection=connection,
-        schedule=schedule,
-        run_at=run_at,
-        weekday=weekday,
-    )
-    return connection
