@@ -52,7 +52,6 @@ def activity_record(
     return activity
 
 
-@transaction.atomic
 def opportunity_stage_check(*, opportunity: Opportunity, stage: str) -> None:
     """Raise StageChangeError when ``opportunity`` may not move to ``stage`` (the form and admin ask first)."""
     if stage not in Opportunity.Stage.values:
@@ -62,6 +61,7 @@ def opportunity_stage_check(*, opportunity: Opportunity, stage: str) -> None:
             raise StageChangeError("This loan already has another open opportunity.")
 
 
+@transaction.atomic
 def opportunity_change_stage(
     *, opportunity: Opportunity, stage: str, actor: Any = None, note: str = "", source: str = "user"
 ) -> Opportunity:
