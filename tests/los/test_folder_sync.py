@@ -135,3 +135,17 @@ def test_a_missing_folder_fails_the_sync_clearly(connection, folder):
     sync = run(connection)
     assert sync.status == LosSync.Status.FAILED
     assert sync.message == f"{folder} is not a directory on this server."
+
+
+def test_folder_settings_name_a_directory_or_an_s3_prefix(tmp_path):
+    from storages.backends.s3 import S3Storage
+
+    from los.storage import FolderError, folder_storage
+
+    s3 = folder_storage("s3://lender-exports/byte/nightly/")
+    assert isinstance(s3, S3Storage) and (s3.bucket_name, s3.location) == ("lender-exports", "byte/nightly")
+    assert folder_storage(str(tmp_path)).location == str(tmp_path)
+    with pytest.raises(FolderError, match="not an absolute path"):
+        folder_storage("exports")
+    with pytest.raises(FolderError, match="s3://bucket/prefix"):
+        folder_storage("s3:///nobucket")
