@@ -89,6 +89,15 @@ SCHEDULES: list[ScheduleSpec] = [
         period=dt.timedelta(minutes=15),
         first_run=lambda now: _next_minute(now, 15),
     ),
+    # Every 15 minutes: each LOS connection runs once its own local time has come (los/selectors.py latest_slot).
+    ScheduleSpec(
+        name="los-syncs",
+        func="los.tasks.run_due_syncs",
+        schedule_type=Schedule.MINUTES,
+        minutes=15,
+        period=dt.timedelta(minutes=15),
+        first_run=lambda now: _next_minute(now, 15),
+    ),
     # Hourly: the task itself picks the organizations where it is Monday 08:00 local time.
     ScheduleSpec(
         name="weekly-reports",
@@ -96,6 +105,14 @@ SCHEDULES: list[ScheduleSpec] = [
         schedule_type=Schedule.HOURLY,
         period=dt.timedelta(hours=1),
         first_run=_next_hour,
+    ),
+    # Stored uploads older than UPLOAD_RETENTION_DAYS lose their file (a quiet hour in the US).
+    ScheduleSpec(
+        name="expire-uploads",
+        func="loans.tasks.expire_uploads",
+        schedule_type=Schedule.DAILY,
+        period=dt.timedelta(days=1),
+        first_run=_next_daily(8),
     ),
 ]
 

@@ -27,3 +27,9 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("reports/", include("reports.urls")),
 ]
+
+# JSON under /api/, Django's pages elsewhere (refinance/api/errors.py).
+handler400 = "refinance.api.errors.bad_request"
+handler403 = "refinance.api.errors.permission_denied"
+handler404 = "refinance.api.errors.page_not_found"
+handler500 = "refinance.api.errors.server_error"

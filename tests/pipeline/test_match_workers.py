@@ -58,9 +58,9 @@ def market(db):  # type: ignore[no-untyped-def]
     return series
 
 
-def priced_organization(market, *, loans: int = 2):  # type: ignore[no-untyped-def]
+def priced_organization(market, *, loans: int = 2, timezone: str = "America/Chicago"):  # type: ignore[no-untyped-def]
     """An organization whose conforming loans are in the money at the market's 6.125 %."""
-    officer = LoanOfficerFactory()
+    officer = LoanOfficerFactory(branch__organization__timezone=timezone)
     SeriesMappingFactory(organization=officer.organization, series=market)
     for _ in range(loans):
         LoanFactory(loan_officer=officer)
@@ -98,27 +98,28 @@ def run_queue_like_a_cluster(monkeypatch) -> None:  # type: ignore[no-untyped-de
 def test_one_organization_failing_never_stops_the_others(frozen, market, monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", False)  # queue on the ORM broker instead of running inline (test settings)
     first = priced_organization(market)
-    broken = OrganizationFactory()  # just signed up: nothing of its own yet
+    broken = OrganizationFactory()  # a lender with nothing yet, removed after the fan-out (below)
     last = priced_organization(market)
 
     task_ids = tasks.match_all_organizations(None)
     assert len(task_ids) == 3 and not Task.objects.exists()  # queued, one per organization, none run yet
-    broken_slug = broken.slug
-    broken.delete()  # between the fan-out and its task: that organization's match raises DoesNotExist
+    broken_pk = broken.pk
+    broken.delete()  # removed between the fan-out and its task: that task fails, the others must not
     frozen.shift(dt.timedelta(seconds=1))  # the ORM broker hands out rows queued before "now"
     run_queue_like_a_cluster(monkeypatch)
 
     outcome = {t.name: t.success for t in Task.objects.filter(id__in=task_ids)}
     assert outcome == {
         f"daily-match-{first.slug}": True,
-        f"daily-match-{broken_slug}": False,
+        f"daily-match-{broken.slug}": False,
         f"daily-match-{last.slug}": True,
     }
-    assert "DoesNotExist" in Task.objects.get(name=f"daily-match-{broken_slug}").result
+    assert "does not exist" in Task.objects.get(name=f"daily-match-{broken.slug}").result
     for organization in (first, last):
         assert MatchRun.objects.get(organization=organization).status == MatchRun.Status.SUCCEEDED
         assert open_opportunities_per_loan(organization) == [1, 1]
-    assert task_ids.index(Task.objects.get(name=f"daily-match-{broken_slug}").id) == 1  # it ran before `last`
+    assert not Opportunity.objects.filter(organization_id=broken_pk).exists()
+    assert not MatchRun.objects.filter(organization_id=broken_pk).exists()
 
 
 # --- concurrency on PostgreSQL -------------------------------------------------------------------------------

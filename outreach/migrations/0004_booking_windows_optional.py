@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outreach', '0001_initial'),
+        ('outreach', '0003_message_handed_at'),
     ]
 
     operations = [
