@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "rates",
     "outreach",
     "reports",
+    "scoring",
 ]
 
 MIDDLEWARE = [
