@@ -82,8 +82,8 @@ def dialect() -> dict[str, str]:
     return _DIALECT["postgresql" if connection.vendor == "postgresql" else "sqlite"]
 
 
-def _product_flag(product: str) -> str:
-    return f"CASE WHEN v.product_type = '{product}' THEN 1.0 ELSE 0.0 END"
+def _product_flag(product: str, float_type: str) -> str:
+    return f"CAST(CASE WHEN v.product_type = '{product}' THEN 1 ELSE 0 END AS {float_type})"
 
 
 def features_cte(*, population: str) -> str:
@@ -197,13 +197,13 @@ WITH latest_quarter AS (
            CAST(CASE WHEN v.estimated_value > 0 THEN ROUND(100 * v.current_balance / v.estimated_value, 2) END AS {f})
                AS current_ltv,
            CAST(v.estimated_value - v.current_balance AS {f}) AS equity,
-           CAST(v.age_days AS {f}) / 30.4375 AS months_since_origination,
+           CAST(v.age_days AS {f}) / CAST(30.4375 AS {f}) AS months_since_origination,
            CAST(v.current_balance AS {f}) AS balance,
            CAST(v.credit_score AS {f}) AS credit_score,
-           {_product_flag(ProductType.JUMBO)} AS product_jumbo,
-           {_product_flag(ProductType.FHA)} AS product_fha,
-           {_product_flag(ProductType.VA)} AS product_va,
-           {_product_flag(ProductType.USDA)} AS product_usda,
+           {_product_flag(ProductType.JUMBO, f)} AS product_jumbo,
+           {_product_flag(ProductType.FHA, f)} AS product_fha,
+           {_product_flag(ProductType.VA, f)} AS product_va,
+           {_product_flag(ProductType.USDA, f)} AS product_usda,
            CAST(v.opens AS {f}) AS opens_90d,
            CAST(v.clicks AS {f}) AS clicks_90d,
            CAST(v.replies AS {f}) AS replies_90d,
