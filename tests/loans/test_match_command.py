@@ -92,8 +92,10 @@ def test_daily_refresh_fetches_then_matches_on_business_days(priced):
 
     with time_machine.travel(dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC), tick=False):  # a Monday
         summary = daily_refresh()
-    assert summary.endswith("matched 1 organization(s); enrolled 0")
+    # rates, then house prices, then the match, then the nightly scoring of what it found, then auto-enroll
+    assert summary.endswith("matched 1 organization(s); scored 1; routed 0 to proactive; enrolled 0")
     assert MatchRun.objects.get().trigger == "schedule"
+    assert Opportunity.objects.get().score is not None
     with time_machine.travel(dt.datetime(2026, 11, 28, 11, 0, tzinfo=dt.UTC), tick=False):  # a Saturday
         assert daily_refresh().endswith("no match on Saturday")
     assert MatchRun.objects.count() == 1
