@@ -1,8 +1,8 @@
 """Proactive versus nurture (the organization's policy, nightly after scoring).
 
-At or above the policy's threshold an opportunity that qualifies and is still new or only contacted is
-proactive: the default sequence (if it was never enrolled) and one call task for its loan officer on the
-timeline, flagged on the board. Below it, the borrower is nurtured by the monthly digest
+At or above the policy's threshold an opportunity that qualifies is proactive: one call task for its loan
+officer on the timeline, flagged on the board, and the default sequence if it is still new or only contacted
+and was never enrolled. Below it, the borrower is nurtured by the monthly digest
 (``scoring.services.digests``); engagement with the digest raises the score and can make them proactive.
 Each opportunity gets one call task ever, so a rerun changes nothing.
 """
@@ -20,7 +20,10 @@ from loans.models import Activity, Opportunity, Organization
 from outreach.services.enrollments import enrollments_create_for
 from scoring.services.policy import policy_for
 
+# Not yet talking to the loan officer: these get the sequence when proactive (and the digest when not).
 ROUTED_STAGES = (Opportunity.Stage.NEW, Opportunity.Stage.CONTACTED)
+# A borrower who engaged (e.g. clicked in a digest) and now scores high also gets a call task.
+CALL_STAGES = (*ROUTED_STAGES, Opportunity.Stage.ENGAGED)
 CHUNK = 1000
 
 
@@ -35,7 +38,7 @@ def proactive_candidates(*, organization: Organization, threshold: float):  # ty
     tasked = Exists(Activity.objects.filter(opportunity=OuterRef("pk"), kind=Activity.Kind.CALL_TASK))
     return (
         Opportunity.objects.filter(
-            organization=organization, stage__in=ROUTED_STAGES, qualifies=True, score__gte=threshold
+            organization=organization, stage__in=CALL_STAGES, qualifies=True, score__gte=threshold
         )
         .exclude(tasked)
         .order_by("-score", "pk")
@@ -58,7 +61,7 @@ def opportunities_route(*, organization: Organization, now: dt.datetime | None =
     result.enrolled = enrollments_create_for(
         organization=organization, opportunities=Opportunity.objects.filter(pk__in=ids)
     )
-    attention = f"Call first: scored at or above {policy.proactive_threshold:g} %"
+    attention = f"Call first: scored at or above {float(policy.proactive_threshold):g} %"
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         with transaction.atomic():
@@ -71,7 +74,7 @@ def opportunities_route(*, organization: Organization, now: dt.datetime | None =
                         kind=Activity.Kind.CALL_TASK,
                         body=(
                             f"Call this borrower: {score:.0%} chance of an application within 90 days "
-                            f"(the policy calls from {policy.proactive_threshold:g} %)."
+                            f"(the policy calls from {float(policy.proactive_threshold):g} %)."
                         ),
                         data={"score": score, "threshold": float(policy.proactive_threshold)},
                         occurred_at=now,
