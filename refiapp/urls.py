@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("outreach.urls")),
     path("anymail/", include("anymail.urls")),
     path("reports/", include("reports.urls")),
+    path("scoring/", include("scoring.urls")),
 ]

@@ -50,7 +50,7 @@ class HousePriceIndex(models.Model):
 class ScoringPolicy(models.Model):
     """An organization's routing policy and training thresholds (edited by managers in admin)."""
 
-    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="scoring_policy")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     routing_enabled = models.BooleanField(
         default=False,
         help_text=(
@@ -80,6 +80,7 @@ class ScoringPolicy(models.Model):
         verbose_name = "scoring policy"
         verbose_name_plural = "scoring policies"
         constraints = [
+            models.UniqueConstraint(fields=["organization"], name="%(app_label)s_%(class)s_one_per_organization"),
             models.CheckConstraint(
                 condition=Q(proactive_threshold__gte=0, proactive_threshold__lte=100),
                 name="%(app_label)s_%(class)s_threshold_range",

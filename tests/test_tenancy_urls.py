@@ -48,6 +48,8 @@ from outreach.models import BookingRequest, Enrollment
 from outreach.rendering import page_token, unsubscribe_token
 from rates.models import RateFetch, RateObservation, RateRevision, RateSeries
 from reports.models import WeeklyReportSend
+from scoring.models import ScoringPolicy, ScoringRun
+from scoring.services.training import model_ensure
 from tests.conftest import client_for
 from tests.factories import (
     ActivityFactory,
@@ -76,8 +78,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-TRACKED_APPS = ("loans", "outreach", "rates", "reports")
-MANAGER_APPS = ("loans", "rates", "outreach", "reports")
+TRACKED_APPS = ("loans", "outreach", "rates", "reports", "scoring")
+MANAGER_APPS = ("loans", "rates", "outreach", "reports", "scoring")
 EXCLUDED_NAMESPACES = ("admin", "anymail")
 MISSING_PK = 987654321
 MARKER = b"ORGB"  # in every string of organization B
@@ -651,6 +653,9 @@ ADMIN_MAKERS: dict[str, Callable[[Tenant], models.Model]] = {
     "outreach.Message": lambda t: t.message(),
     "outreach.BookingRequest": _booking,
     "reports.WeeklyReportSend": _weekly_send,
+    "scoring.ScoringPolicy": lambda t: ScoringPolicy.objects.create(organization=t.org),
+    "scoring.PropensityModel": lambda t: model_ensure(organization=t.org),
+    "scoring.ScoringRun": lambda t: ScoringRun.objects.create(organization=t.org, started_at=NOW),
 }
 
 # Admins whose model has no organization at all (nothing of a tenant in them): managers get no access.
@@ -663,6 +668,7 @@ NO_ORGANIZATION_ADMINS = {
     "django_q.OrmQ",
     "outreach.WebhookEvent",
     "outreach.LocalSms",
+    "scoring.HousePriceIndex",
 }
 
 # Admin URLs beyond Django's own (changelist/add/change/delete/history) that take an object id.

@@ -14,7 +14,10 @@ def policy_for(*, organization: Organization) -> ScoringPolicy:
 
 
 def policy_check(*, policy: ScoringPolicy) -> None:
-    """Routing decides who gets the sequence, so it cannot run beside auto-enroll (which enrolls everyone)."""
+    """One policy per organization; routing decides who gets the sequence, so it cannot run beside auto-enroll
+    (which enrolls everyone)."""
+    if policy.pk is None and ScoringPolicy.objects.filter(organization_id=policy.organization_id).exists():
+        raise ValidationError("This organization already has a scoring policy: edit that one.")
     if policy.routing_enabled and policy.organization.auto_enroll:
         raise ValidationError(
             {"routing_enabled": "Turn off the organization's auto-enroll first: routing decides who gets the sequence."}
