@@ -8,7 +8,7 @@ nothing loops over events in Python. The definitions are written out for users i
 * The cohort (funnel, spread bands, threshold rules, median times) is the opportunities first matched in the
   period, followed to today: how many of them have reached each stage so far.
 
-A report is five queries on PostgreSQL: period events per officer (``loans_activity_report_idx``), opportunities
+A report is seven queries on PostgreSQL: period events per officer (``loans_activity_report_idx``), opportunities
 identified per officer and the cohort (``loans_opp_report_idx`` on Opportunity (organization, first_matched_at)),
 officer names, cohort stage counts per band × rule (one join of the cohort to its activities), the medians
 (one PERCENTILE_CONT ... FILTER per group over per-opportunity durations), and conversion by score decile (the

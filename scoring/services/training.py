@@ -172,9 +172,15 @@ def prior_model(
 
 def model_ensure(*, organization: Organization, now: dt.datetime | None = None) -> PropensityModel:
     """The active model, or (first time) the prior weights made active."""
-    return active_model(organization=organization) or _activate(
-        prior_model(organization=organization, now=now or timezone.now(), data=None, note="Not trained yet.")
+    current = active_model(organization=organization)
+    if current is not None:
+        return current
+    policy = policy_for(organization=organization)
+    note = (
+        "Not trained yet: the weekly training learns from this organization's outcomes once it has "
+        f"{policy.min_training_rows} of them with {policy.min_training_applications} applications."
     )
+    return _activate(prior_model(organization=organization, now=now or timezone.now(), data=None, note=note))
 
 
 def propensity_train(
