@@ -54,7 +54,8 @@ ORGANIZATION = {
     "nmls_id": "1849203",
     "postal_address": "401 N Michigan Avenue, Suite 1200, Chicago, IL 60611",
     "timezone": "America/Chicago",
-    "auto_enroll": True,
+    # The demo routes by score (scoring.services.demo): the sequence for high scores, the digest for the rest.
+    "auto_enroll": False,
 }
 BRANCH = {"name": "Chicago Loop", "code": "CHI01", "nmls_id": "1849217"}
 
@@ -120,6 +121,11 @@ MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "reports": {
         "weeklyreportsend": ("view",),
     },
+    "scoring": {
+        "scoringpolicy": ("add", "change", "view"),
+        "propensitymodel": ("view",),
+        "scoringrun": ("view",),
+    },
 }
 
 FIRST_NAMES = [
@@ -167,6 +173,7 @@ class DemoResult:
     loans: ImportResult | None = None
     match_run: MatchRun | None = None
     enrolled: int = 0
+    scoring: Any = None  # scoring.services.demo.ScoringDemo
 
     def lines(self) -> list[str]:
         lines = [f"{what}: {outcome}" for what, outcome in self.changes.items()]
@@ -180,6 +187,8 @@ class DemoResult:
                 f"{run.updated} updated, {run.expired} no longer qualifying"
             )
             lines.append(f"enrolled in the default sequence: {self.enrolled}")
+        if self.scoring is not None:
+            lines.extend(self.scoring.lines())
         return lines
 
 
@@ -495,7 +504,7 @@ def demo_market(organization: Organization, changes: dict[str, str] | None = Non
 
 
 def demo_seed(*, loans: int = 300) -> DemoResult:
-    """Build (or bring up to date) the demo lender, then run its match and auto-enroll the new opportunities.
+    """Build (or bring up to date) the demo lender, run its match, then train, score and route it (scoring).
     Safe to run any number of times: a rerun on the same day changes nothing."""
     with transaction.atomic():
         changes: dict[str, str] = {}
@@ -508,7 +517,18 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         demo_market(organization, changes)
     run = match_organization(organization=organization, trigger=MatchRun.Trigger.COMMAND)
     enrolled = enrollments_create_for_new_opportunities(organization=organization)
-    return DemoResult(organization=organization, changes=changes, loans=loan_result, match_run=run, enrolled=enrolled)
+    # The scoring step sits above this module's app; the restructure moves the demo to the composition root.
+    from scoring.services.demo import demo_scoring
+
+    scoring = demo_scoring(organization=organization)
+    return DemoResult(
+        organization=organization,
+        changes=changes,
+        loans=loan_result,
+        match_run=run,
+        enrolled=enrolled,
+        scoring=scoring,
+    )
 
 
 OPERATOR_USERNAME = "ops.admin"  # the demo's operator: a superuser for /admin/ (task queue, webhooks, local SMS)

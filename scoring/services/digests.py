@@ -130,7 +130,7 @@ def digest_context(
         "closing_costs": format_money(opportunity.closing_costs),
         "break_even": opportunity.break_even_months,
         "cash_out_room": format_money(room) if room > 0 else "",
-        "cash_out_ltv": f"{cash_out_ltv:g}",
+        "cash_out_ltv": f"{float(cash_out_ltv):g}",
         "cash_out_amount": format_money(opportunity.current_balance + room),
         "cash_out_payment": format_money(cash_out_payment) if cash_out_payment is not None else "",
         "lo_name": officer.display_name,
