@@ -57,7 +57,7 @@ def ensure_database(database_url: str, *, rebuild: bool) -> bool:
     if exists:
         with psycopg.connect(database_url) as conn:
             try:
-                done = conn.execute("SELECT count(*) FROM loans_opportunity").fetchone()[0] > 0
+                done = conn.execute("SELECT count(*) FROM pipeline_opportunity").fetchone()[0] > 0
             except psycopg.errors.UndefinedTable:
                 done = False
         if done:
@@ -83,7 +83,8 @@ def build() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from loans.models import Branch, LoanOfficer, MatchRun, Organization
+    from core.models import Branch, LoanOfficer, Organization
+    from pipeline.models import MatchRun
     from rates.models import RateObservation, RateSeries, SeriesMapping
 
     print("Building the benchmark data …", flush=True)
@@ -196,7 +197,7 @@ def build() -> None:
         t = step("1,000,000 loans", t)
         cur.execute(
             """
-            INSERT INTO loans_opportunity (organization_id, loan_id, borrower_id, loan_officer_id, branch_id,
+            INSERT INTO pipeline_opportunity (organization_id, loan_id, borrower_id, loan_officer_id, branch_id,
                 product_type, stage, qualifies, first_matched_at, last_matched_at, market_series, market_rate,
                 market_rate_date, note_rate, spread, threshold, optimal_threshold, remaining_months, current_balance,
                 current_payment, new_payment, monthly_savings, total_interest_savings, closing_costs,
@@ -247,7 +248,7 @@ def build() -> None:
         other_loan = cur.fetchone()[0]
         cur.execute(
             """
-            INSERT INTO loans_opportunity (organization_id, loan_id, borrower_id, loan_officer_id, branch_id,
+            INSERT INTO pipeline_opportunity (organization_id, loan_id, borrower_id, loan_officer_id, branch_id,
                 product_type, stage, qualifies, first_matched_at, last_matched_at, market_series, market_rate,
                 market_rate_date, note_rate, spread, threshold, remaining_months, current_balance, current_payment,
                 new_payment, monthly_savings, total_interest_savings, closing_costs, break_even_months, net_benefit,
@@ -267,7 +268,7 @@ def build() -> None:
         t = step("VACUUM ANALYZE", t)
         cur.execute("SELECT count(*) FROM loans_loan")
         loans = cur.fetchone()[0]
-        cur.execute("SELECT count(*), count(*) FILTER (WHERE stage = ANY(%s)) FROM loans_opportunity", [list(OPEN)])
+        cur.execute("SELECT count(*), count(*) FILTER (WHERE stage = ANY(%s)) FROM pipeline_opportunity", [list(OPEN)])
         opps, open_opps = cur.fetchone()
     print(f"  {loans:,} loans, {opps:,} opportunities ({open_opps:,} open)", flush=True)
 
@@ -326,8 +327,8 @@ def explain() -> None:
     from django.contrib.auth import get_user_model
     from django.test import RequestFactory
 
-    from loans.filters import OpportunityBoardFilterSet
-    from loans.selectors.board import board_list
+    from pipeline.filters import OpportunityBoardFilterSet
+    from pipeline.selectors.board import board_list
 
     admin = get_user_model().objects.get(username="admin")
     for label, params in SCENARIOS:

@@ -63,10 +63,12 @@ def local_noon_zone() -> str:
 def build(messages: int) -> None:
     from django.contrib.auth import get_user_model
 
-    from loans.models import Borrower, Branch, Loan, LoanOfficer, Opportunity, Organization
+    from core.models import Branch, LoanOfficer, Organization
+    from loans.models import Borrower, Loan
     from outreach.models import Sequence, SequenceStep
     from outreach.services.enrollments import enrollments_create_for_new_opportunities
     from outreach.services.sequences import DAY_1_BODY, DAY_1_SUBJECT, DAY_4_SMS
+    from pipeline.models import Opportunity
     from rates.models import RateObservation, RateSeries, SeriesMapping
 
     today = timezone.now().date()
@@ -165,9 +167,9 @@ def dispatch_in_parallel(workers: int):  # type: ignore[no-untyped-def]
 
 
 def run(messages: int, workers: int) -> float:
-    from loans.models import Activity
     from outreach.models import Message
     from outreach.services.dispatch import dispatch_due_messages
+    from pipeline.models import Activity
 
     build(messages)
     ids = itertools.count(1)

@@ -32,7 +32,8 @@ from django.db import connection  # noqa: E402
 
 settings.DEBUG = False  # as in production: DEBUG=1 (needed without a SECRET_KEY) would also log every query
 
-from loans.models import Borrower, ConsentEvent, Loan, LoanImport, Organization  # noqa: E402
+from core.models import Organization  # noqa: E402
+from loans.models import Borrower, ConsentEvent, Loan, LoanImport  # noqa: E402
 from loans.services.imports import loan_import_commit, loan_import_preview  # noqa: E402
 
 HEADER = [

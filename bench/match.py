@@ -32,8 +32,10 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
-from loans.models import Activity, Borrower, Branch, Loan, LoanOfficer, MatchRun, Opportunity, Organization  # noqa: E402
-from loans.services.matching import match_organization  # noqa: E402
+from core.models import Branch, LoanOfficer, Organization  # noqa: E402
+from loans.models import Borrower, Loan  # noqa: E402
+from pipeline.models import Activity, MatchRun, Opportunity  # noqa: E402
+from pipeline.services.matching import match_organization  # noqa: E402
 from rates.defaults import MAPPINGS, SERIES  # noqa: E402
 from rates.models import RateObservation, RateSeries, SeriesMapping  # noqa: E402
 
@@ -285,11 +287,11 @@ def main() -> None:
         print(f"   reusing {existing:,} loans (opportunities cleared)")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE loans_opportunity")
+            cursor.execute("VACUUM ANALYZE pipeline_opportunity")
     timed_match(org, "new run")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE loans_opportunity")
+            cursor.execute("ANALYZE pipeline_opportunity")
     timed_match(org, "rerun")
     busiest = (
         Opportunity.objects.open()

@@ -41,24 +41,24 @@ BRANCHES = 20
 # it is a no-op once a loans migration adds them under the same name).
 REPORT_INDEXES = {
     # Report cohort and "opportunities identified": opportunities first matched in a period, per organization.
-    "loans_opp_report_idx": (
-        "CREATE INDEX IF NOT EXISTS loans_opp_report_idx ON loans_opportunity (organization_id, first_matched_at)"
+    "pipeline_opp_report_idx": (
+        "CREATE INDEX IF NOT EXISTS pipeline_opp_report_idx ON pipeline_opportunity (organization_id, first_matched_at)"
     ),
 }
 
 BUILD_SQL = [
     # Organization, branches, users, staff.
-    """INSERT INTO loans_organization (id, name, slug, nmls_id, postal_address, timezone, staleness_days, matching_rule,
+    """INSERT INTO core_organization (id, name, slug, nmls_id, postal_address, timezone, staleness_days, matching_rule,
            auto_enroll, revenue_per_loan, closing_cost_fixed, closing_cost_percent, created_at)
        VALUES (1, 'Bench Lending', 'bench', '1', '1 Main St, Springfield, IL 62701', 'America/Chicago', 7, 'flat',
            false, 4000.00, 1500.00, 1.000, now())""",
-    """INSERT INTO loans_branch (id, organization_id, name, code, nmls_id)
+    """INSERT INTO core_branch (id, organization_id, name, code, nmls_id)
        SELECT b, 1, 'Branch ' || b, 'B' || b, '' FROM generate_series(1, {branches}) b""",
     """INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active,
            date_joined)
        SELECT u, '!', false, 'user' || u, '', '', 'user' || u || '@bench.test', false, true, now()
        FROM generate_series(1, {officers} + {branches} + 1) u""",
-    """INSERT INTO loans_loanofficer (id, user_id, organization_id, branch_id, role, display_name, nmls_id, email,
+    """INSERT INTO core_loanofficer (id, user_id, organization_id, branch_id, role, display_name, nmls_id, email,
            phone, scheduling_url, is_active)
        SELECT u, u, 1,
               CASE WHEN u <= {officers} THEN (u % {branches}) + 1
@@ -82,12 +82,13 @@ BUILD_SQL = [
               'fixed', 'purchase', 'first', 'primary', 400000.00, 7.250, 360, DATE '2023-10-16', DATE '2023-12-01',
               '', '', 'IL', '', 0, 'active', 'manual', now(), now()
        FROM generate_series(1, {loans}) l""",
-    """INSERT INTO loans_matchrun (id, organization_id, as_of, status, trigger, rule, rates_used, considered, matched,
+    """INSERT INTO pipeline_matchrun (id, organization_id, as_of, status, trigger, rule, rates_used, considered,
+           matched,
            created, updated, expired, started_at, error)
        VALUES (1, 1, current_date, 'succeeded', 'schedule', 'flat', '{{}}', 0, 0, 0, 0, 0, now(), ''),
               (2, 1, current_date, 'succeeded', 'schedule', 'optimal', '{{}}', 0, 0, 0, 0, 0, now(), '')""",
     # Opportunities: every 5th loan, first matched over the last 365 days.
-    """INSERT INTO loans_opportunity (id, organization_id, loan_id, borrower_id, loan_officer_id, branch_id,
+    """INSERT INTO pipeline_opportunity (id, organization_id, loan_id, borrower_id, loan_officer_id, branch_id,
            product_type, stage, qualifies, first_matched_at, last_matched_at, match_run_id, market_series, market_rate,
            market_rate_date, note_rate, spread, threshold, optimal_threshold, remaining_months, current_balance,
            current_payment, new_payment, monthly_savings, total_interest_savings, closing_costs, break_even_months,
@@ -104,7 +105,7 @@ BUILD_SQL = [
               CASE WHEN o % 10 = 0 THEN 'optimal' ELSE 'flat' END
        FROM generate_series(1, {opportunities}) o""",
     # Ten timeline entries per opportunity.
-    """INSERT INTO loans_activity (organization_id, opportunity_id, borrower_id, kind, channel, from_stage, to_stage,
+    """INSERT INTO pipeline_activity (organization_id, opportunity_id, borrower_id, kind, channel, from_stage, to_stage,
            body, data, occurred_at, created_at)
        SELECT 1, o.id, o.borrower_id,
               (ARRAY['matched','sent','delivered','opened','sent','delivered','clicked','replied','stage_change',
@@ -114,9 +115,9 @@ BUILD_SQL = [
               CASE n WHEN 9 THEN 'appointment'
                      WHEN 10 THEN (ARRAY['application','won','lost'])[(o.id % 3) + 1] ELSE '' END,
               '', '{{}}', o.first_matched_at + make_interval(hours => ((n - 1) * (1 + o.id % 23))::int), now()
-       FROM loans_opportunity o CROSS JOIN generate_series(1, {per_opportunity}) n
+       FROM pipeline_opportunity o CROSS JOIN generate_series(1, {per_opportunity}) n
        ORDER BY 10""",
-    "SELECT setval(pg_get_serial_sequence('loans_activity', 'id'), (SELECT max(id) FROM loans_activity))",
+    "SELECT setval(pg_get_serial_sequence('pipeline_activity', 'id'), (SELECT max(id) FROM pipeline_activity))",
     # The one index the reports need beyond the models' own (see REPORT_INDEXES).
     *REPORT_INDEXES.values(),
     "VACUUM ANALYZE",
@@ -157,7 +158,7 @@ def ensure_database(rebuild: bool) -> None:
     import django
 
     django.setup()
-    from loans.models import Activity
+    from pipeline.models import Activity
 
     if rebuild or not exists or not Activity.objects.exists():
         print(f"Building the benchmark data in {name} ...", flush=True)
@@ -190,7 +191,9 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from loans.models import Activity, Loan, LoanOfficer, Opportunity
+    from core.models import LoanOfficer
+    from loans.models import Loan
+    from pipeline.models import Activity, Opportunity
     from reports.periods import preset_period
     from reports.selectors import report_build
 

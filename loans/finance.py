@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
-from refiapp.money import ZERO, money
+from core.money import ZERO, money
 
 PRECISION = 34  # digits for intermediate Decimal arithmetic
 

@@ -11,11 +11,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from loans.admin_base import TenantAdmin, TenantInline
+from core.admin_base import TenantAdmin, TenantInline
+from core.choices import Channel
+from loans import admin as loans_admin
+from loans.models import Borrower
 from outreach.forms import SequenceStepForm
 from outreach.models import BookingRequest, Enrollment, LocalSms, Message, Sequence, SequenceStep, WebhookEvent
 from outreach.rendering import TOKENS, TemplateError, links_for, render_step, token_context
 from outreach.selectors import opportunities_for_preview
+from outreach.services.consent import borrower_do_not_contact, borrower_opt_in, borrower_opt_out
 from outreach.services.dispatch import message_requeue
 from outreach.services.enrollments import EnrollmentError, enrollment_pause, enrollment_resume, enrollment_stop
 from outreach.services.webhooks import webhook_event_process
@@ -208,3 +212,47 @@ class WebhookEventAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 class LocalSmsAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "to", "from_number", "body", "sid"]
     search_fields = ["to", "sid"]
+
+
+def _consent_action(request: HttpRequest, queryset: QuerySet, *, service: Any, channel: str, verb: str) -> int:
+    changed = 0
+    for borrower in queryset:
+        source = f"admin ({request.user})"
+        changed += bool(service(borrower=borrower, channel=channel, source=source, actor=request.user))
+    return changed
+
+
+class BorrowerAdmin(loans_admin.BorrowerAdmin):
+    """The borrower page with consent actions that write the consent ledger (and cancel scheduled messages)."""
+
+    actions = ["opt_out_email", "opt_out_sms", "undo_email_opt_out", "undo_sms_opt_out", "mark_do_not_contact"]
+
+    def _run(self, request: HttpRequest, queryset: QuerySet, service: Any, channel: str, verb: str) -> None:
+        changed = _consent_action(request, queryset, service=service, channel=channel, verb=verb)
+        self.message_user(request, f"{changed} borrower(s) {verb}; the consent ledger records each change.")
+
+    @admin.action(description="Opt out of email (recorded in the consent ledger)", permissions=["change"])
+    def opt_out_email(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, borrower_opt_out, Channel.EMAIL, "opted out of email")
+
+    @admin.action(description="Opt out of SMS (recorded in the consent ledger)", permissions=["change"])
+    def opt_out_sms(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, borrower_opt_out, Channel.SMS, "opted out of SMS")
+
+    @admin.action(description="Undo the email opt-out (the borrower asked again)", permissions=["change"])
+    def undo_email_opt_out(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, borrower_opt_in, Channel.EMAIL, "opted back in to email")
+
+    @admin.action(description="Undo the SMS opt-out (the borrower texted START)", permissions=["change"])
+    def undo_sms_opt_out(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, borrower_opt_in, Channel.SMS, "opted back in to SMS")
+
+    @admin.action(description="Do not contact on any channel (recorded in the consent ledger)", permissions=["change"])
+    def mark_do_not_contact(self, request: HttpRequest, queryset: QuerySet) -> None:
+        source = f"admin ({request.user})"
+        changed = sum(bool(borrower_do_not_contact(borrower=b, source=source, actor=request.user)) for b in queryset)
+        self.message_user(request, f"{changed} borrower(s) marked do-not-contact; the consent ledger records each.")
+
+
+admin.site.unregister(Borrower)
+admin.site.register(Borrower, BorrowerAdmin)

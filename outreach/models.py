@@ -4,9 +4,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from loans.choices import Channel, choices_check
-from loans.models import Borrower, Opportunity, Organization
-from loans.tenancy import TenantQuerySet
+from core.choices import Channel, choices_check
+from core.models import Organization
+from core.tenancy import TenantQuerySet
+from loans.models import Borrower
+from pipeline.models import Opportunity
 
 
 class Sequence(models.Model):

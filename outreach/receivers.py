@@ -12,8 +12,10 @@ from typing import Any
 
 from django.db import transaction
 
-from outreach.models import WebhookEvent
+from outreach.models import Enrollment, WebhookEvent
+from outreach.services.enrollments import STOP_STAGES, enrollment_stop_for_opportunity
 from outreach.services.webhooks import payload_fingerprint, webhook_event_store
+from pipeline.signals import application_started, stage_changed
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +106,24 @@ def store_inbound_event(sender: Any, event: Any, esp_name: str, **kwargs: Any) -
         enqueue_processing(row.pk)
 
 
+def stop_on_closing_stage(*, opportunity: Any, to_stage: str, actor: Any = None, note: str = "", **kwargs: Any) -> None:
+    """Application, won, lost and archived end the opportunity's sequence (DESIGN §6)."""
+    if to_stage in STOP_STAGES:
+        enrollment_stop_for_opportunity(opportunity=opportunity, reason=STOP_STAGES[to_stage], actor=actor, note=note)
+
+
+def stop_on_application(*, opportunity: Any, actor: Any = None, note: str = "", **kwargs: Any) -> None:
+    """A refinance started ends the sequence, whatever the opportunity's stage was."""
+    enrollment_stop_for_opportunity(
+        opportunity=opportunity, reason=Enrollment.StopReason.APPLICATION, actor=actor, note=note
+    )
+
+
 def connect() -> None:
+    """Called from OutreachConfig.ready(): the ESP's signals, and the pipeline's (which must not import us)."""
     from anymail.signals import inbound, tracking
 
     tracking.connect(store_tracking_event, dispatch_uid="outreach.store_tracking_event", weak=False)
     inbound.connect(store_inbound_event, dispatch_uid="outreach.store_inbound_event", weak=False)
+    stage_changed.connect(stop_on_closing_stage, dispatch_uid="outreach.stop_on_closing_stage", weak=False)
+    application_started.connect(stop_on_application, dispatch_uid="outreach.stop_on_application", weak=False)

@@ -20,8 +20,10 @@ from django.urls import reverse
 from django.utils.html import linebreaks, urlize
 from django.utils.safestring import mark_safe
 
-from loans.choices import Channel
-from loans.models import Borrower, LoanOfficer, Opportunity, Organization
+from core.choices import Channel
+from core.models import LoanOfficer, Organization
+from loans.models import Borrower
+from pipeline.models import Opportunity
 
 PAGE_SALT = "outreach.borrower-page"
 UNSUBSCRIBE_SALT = "outreach.unsubscribe"

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from loans.models import Opportunity
 from outreach.models import Enrollment, Message, Sequence
+from pipeline.models import Opportunity
 
 
 def opportunity_for_borrower_page(*, opportunity_id: int) -> Opportunity | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from loans.models import Borrower, Organization
+from core.models import Organization
+from loans.models import Borrower
 
 WINDOW_START = dt.time(8, 0)
 WINDOW_END = dt.time(21, 0)

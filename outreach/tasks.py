@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from loans.models import Organization
+from core.models import Organization
 from outreach.services.dispatch import dispatch_due_messages
 from outreach.services.enrollments import enrollments_create_for_new_opportunities
 from outreach.services.sequences import sequences_ensure_defaults

@@ -15,9 +15,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from loans.choices import Channel
-from loans.models import Borrower, Opportunity
-from loans.tenancy import get_visible_or_404
+from core.choices import Channel
+from core.tenancy import get_visible_or_404
+from loans.models import Borrower
 from outreach.forms import BookingForm
 from outreach.models import Enrollment, Message
 from outreach.rendering import format_money, format_phone, format_rate, read_page_token, read_unsubscribe_token
@@ -32,6 +32,7 @@ from outreach.services.enrollments import (
     enrollment_stop,
 )
 from outreach.templatetags.outreach import panel_context
+from pipeline.models import Opportunity
 
 # ----- borrower pages ----------------------------------------------------------------------------------------
 

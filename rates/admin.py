@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Max, QuerySet
 from django.http import HttpRequest
 
-from loans.admin_base import TenantAdmin, TenantInline
-from loans.tenancy import profile_for
+from core.admin_base import TenantAdmin, TenantInline
+from core.tenancy import profile_for
 from rates import services
 from rates.models import RateFetch, RateObservation, RateRevision, RateSeries, SeriesMapping
 

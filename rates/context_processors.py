@@ -9,9 +9,9 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from loans.choices import ProductType
-from loans.models import Organization
-from loans.tenancy import profile_for
+from core.choices import ProductType
+from core.models import Organization
+from core.tenancy import profile_for
 from rates.selectors import MarketRate, organization_today, stale_products
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loans.choices import ProductType
+from core.choices import ProductType
 
 # code: (title, product_type, term_months, frequency)
 SERIES: dict[str, tuple[str, str, int, str]] = {
@@ -30,7 +30,3 @@ MAPPINGS: dict[tuple[str, int], tuple[str, str]] = {
     (ProductType.USDA, 180): ("MORTGAGE15US", "MORTGAGE15US"),
 }
 
-
-def term_bucket(term_months: int) -> int:
-    """Loans of 15 years or less are priced by 15-year series, longer ones by 30-year series."""
-    return 180 if term_months <= 180 else 360

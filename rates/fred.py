@@ -19,7 +19,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from refiapp.money import rate as round_rate
+from core.money import rate as round_rate
 
 logger = logging.getLogger(__name__)
 

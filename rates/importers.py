@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO
 
-from loans.choices import ProductType
-from rates.defaults import term_bucket
-from refiapp.money import rate as round_rate
+from core.choices import ProductType, term_bucket
+from core.money import rate as round_rate
 
 FRED_DATE_HEADERS = {"date", "observation_date"}  # ≤2024 downloads say DATE, 2025+ say observation_date
 MISSING_VALUES = {"", "."}

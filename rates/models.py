@@ -4,9 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from loans.choices import ProductType, choices_check
-from loans.models import Organization
-from loans.tenancy import TenantQuerySet, profile_for
+from core.choices import ProductType, choices_check
+from core.models import Organization
+from core.tenancy import TenantQuerySet, profile_for
 
 RATE = {"max_digits": 6, "decimal_places": 3}
 

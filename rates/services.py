@@ -20,8 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from loans.choices import ProductType
-from loans.models import Organization
+from core.choices import ProductType
+from core.models import Organization
 from rates import defaults
 from rates.fred import FredClient, FredError, FredNotConfigured
 from rates.importers import (

@@ -5,6 +5,5 @@ from rates import views
 app_name = "rates"
 
 urlpatterns = [
-    path("", views.rates_overview, name="overview"),
     path("rate-sheet/", views.rate_sheet_upload, name="rate_sheet"),
 ]

@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from loans.tasks import match_all_organizations
 from outreach.tasks import enroll_new_opportunities
+from pipeline.tasks import match_all_organizations
 from rates.tasks import fetch_rates
 from scoring.tasks import refresh_house_prices, score_all_organizations
 

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from loans import admin_base
-from loans.views import portfolio as loan_views
+from core import admin_base
+from refiapp import views
 
 urlpatterns = [
     # Before admin.site.urls: the same path as admin's "view on site", scoped to the manager's rows.
@@ -13,12 +13,14 @@ urlpatterns = [
         name="admin_view_on_site",
     ),
     path("admin/", admin.site.urls),
-    path("api/", include("loans.api.urls")),
+    path("api/", include("refinance.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("rates/", include("rates.urls")),
-    path("", loan_views.home, name="home"),
+    path("", views.home, name="home"),
     path("", include("loans.urls")),
+    path("", include("pipeline.urls")),
+    path("", include("refinance.urls")),
     path("", include("outreach.urls")),
     path("anymail/", include("anymail.urls")),
     path("reports/", include("reports.urls")),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from loans.admin_base import TenantAdmin
+from core.admin_base import TenantAdmin
 from reports.models import WeeklyReportSend
 
 

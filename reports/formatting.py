@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from refiapp.money import money, usd
+from core.money import money, usd
 
 DASH = "—"
 ONE_PLACE = Decimal("0.1")

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from loans.models import LoanOfficer, Organization
-from loans.tenancy import TenantQuerySet
+from core.models import LoanOfficer, Organization
+from core.tenancy import TenantQuerySet
 
 
 class WeeklyReportSendQuerySet(TenantQuerySet):

@@ -8,8 +8,8 @@ nothing loops over events in Python. The definitions are written out for users i
 * The cohort (funnel, spread bands, threshold rules, median times) is the opportunities first matched in the
   period, followed to today: how many of them have reached each stage so far.
 
-A report is seven queries on PostgreSQL: period events per officer (``loans_activity_report_idx``), opportunities
-identified per officer and the cohort (``loans_opp_report_idx`` on Opportunity (organization, first_matched_at)),
+A report is seven queries on PostgreSQL: period events per officer (``pipeline_activity_report_idx``), opportunities
+identified per officer and the cohort (``pipeline_opp_report_idx`` on Opportunity (organization, first_matched_at)),
 officer names, cohort stage counts per band × rule (one join of the cohort to its activities), the medians
 (one PERCENTILE_CONT ... FILTER per group over per-opportunity durations), and conversion by score decile (the
 cohort ranked with NTILE, and its unscored rest). Other databases compute the medians
@@ -44,10 +44,11 @@ from django.db.models import (
 from django.db.models.functions import Ntile, RowNumber
 from django.utils import timezone
 
-from loans.choices import Channel
-from loans.models import Activity, LoanOfficer, Opportunity, Organization
-from loans.tenancy import profile_for
-from refiapp.money import money
+from core.choices import Channel
+from core.models import LoanOfficer, Organization
+from core.money import money
+from core.tenancy import profile_for
+from pipeline.models import Activity, Opportunity
 from reports.periods import Period
 
 K = Activity.Kind
@@ -226,7 +227,7 @@ def period_activity_counts(*, user: Any, period: Period) -> dict[int | None, dic
     """Event counts per loan officer (of the opportunity) for ``period`` and the period before, in one query.
 
     Keys are ``<metric>`` and ``<metric>_prev``. Message events count messages; replied, appointments,
-    applications and won count distinct opportunities. Uses ``loans_activity_report_idx``.
+    applications and won count distinct opportunities. Uses ``pipeline_activity_report_idx``.
     """
     previous = period.previous()
     aggregates: dict[str, Aggregate] = {}
@@ -304,7 +305,7 @@ def officer_numbers(
 
 
 def cohort(*, user: Any, period: Period) -> QuerySet[Opportunity]:
-    """Opportunities first matched in the period (``loans_opp_report_idx``: organization, first_matched_at)."""
+    """Opportunities first matched in the period (``pipeline_opp_report_idx``: organization, first_matched_at)."""
     return (
         Opportunity.objects.visible_to(user)
         .filter(first_matched_at__gte=period.start_at, first_matched_at__lt=period.end_at)
@@ -313,7 +314,7 @@ def cohort(*, user: Any, period: Period) -> QuerySet[Opportunity]:
 
 
 def _first_at(condition: Q) -> Subquery:
-    """When the opportunity first had an activity matching ``condition`` (uses loans_activity_timeline_idx)."""
+    """When the opportunity first had an activity matching ``condition`` (uses pipeline_activity_timeline_idx)."""
     first = Activity.objects.filter(opportunity=OuterRef("pk")).filter(condition).order_by("occurred_at")
     return Subquery(first.values("occurred_at")[:1])
 

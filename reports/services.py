@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from loans.models import LoanOfficer, Organization
+from core.models import LoanOfficer, Organization
 from reports.models import WeeklyReportSend
 from reports.periods import week_period
 from reports.report_tables import report_tables

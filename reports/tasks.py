@@ -6,7 +6,7 @@ import logging
 
 from django.utils import timezone
 
-from loans.models import Organization
+from core.models import Organization
 from reports.periods import due_week_start
 from reports.services import weekly_report_send
 

@@ -6,8 +6,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from loans.models import LoanOfficer
-from loans.tenancy import profile_for
+from core.models import LoanOfficer
+from core.tenancy import profile_for
 from reports import selectors
 from reports.charts import report_charts
 from reports.forms import ReportPeriodForm

@@ -10,8 +10,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from loans.admin_base import TenantAdmin
-from loans.tenancy import profile_for
+from core.admin_base import TenantAdmin
+from core.tenancy import profile_for
 from scoring.models import HousePriceIndex, PropensityModel, ScoringPolicy, ScoringRun
 from scoring.services.policy import policy_check, policy_save
 

@@ -23,8 +23,16 @@ from typing import Any
 
 from django.db import connection
 
-from loans.choices import ProductType
+from core.choices import ProductType
+from loans.models import Loan, LoanProduct
+from pipeline.models import Activity, Opportunity
+from scoring.models import HousePriceIndex
 
+ACTIVITY = Activity._meta.db_table
+PRODUCT = LoanProduct._meta.db_table
+OPPORTUNITY = Opportunity._meta.db_table
+LOAN = Loan._meta.db_table
+HPI = HousePriceIndex._meta.db_table
 ENGAGEMENT_WINDOW = dt.timedelta(days=90)
 DEFAULT_CASH_OUT_LTV = 80
 SCORED_STAGES = ("new", "contacted", "engaged", "appointment")  # open and before application
@@ -105,14 +113,14 @@ def features_cte(*, population: str) -> str:
     }[population]
     snapshot = population == "snapshot"
     outcomes_cte = (
-        """, outcomes AS (
+        f""", outcomes AS (
     SELECT a.opportunity_id,
            MIN(CASE WHEN a.kind = 'refinance_initiated'
                       OR (a.kind = 'stage_change' AND a.to_stage IN ('application', 'won'))
                     THEN a.occurred_at END) AS outcome_at,
            MIN(CASE WHEN a.kind = 'stage_change' AND a.to_stage IN ('lost', 'archived')
                     THEN a.occurred_at END) AS closed_at
-      FROM loans_activity a
+      FROM {ACTIVITY} a
      WHERE a.organization_id = %(org)s AND a.kind IN ('stage_change', 'refinance_initiated')
      GROUP BY a.opportunity_id
 )"""
@@ -141,16 +149,16 @@ def features_cte(*, population: str) -> str:
     return f"""
 WITH latest_quarter AS (
     SELECT h.state, MAX(h.quarter) AS quarter
-      FROM scoring_housepriceindex h
+      FROM {HPI} h
      WHERE h.quarter <= %(asof_date)s
      GROUP BY h.state
 ), latest AS (
     SELECT h.state, h.quarter, h.value
-      FROM scoring_housepriceindex h
+      FROM {HPI} h
       JOIN latest_quarter q ON q.state = h.state AND q.quarter = h.quarter
 ), cash_out AS (
     SELECT p.product_type, MAX(p.max_ltv_cash_out) AS ltv
-      FROM loans_loanproduct p
+      FROM {PRODUCT} p
      WHERE p.organization_id = %(org)s AND p.is_active
      GROUP BY p.product_type
 ), engagement AS (
@@ -160,7 +168,7 @@ WITH latest_quarter AS (
            SUM(CASE WHEN a.kind = 'replied' AND a.occurred_at > %(since)s THEN 1 ELSE 0 END) AS replies,
            SUM(CASE WHEN a.kind = 'booked' AND a.occurred_at > %(since)s THEN 1 ELSE 0 END) AS bookings,
            SUM(CASE WHEN a.kind = 'sent' THEN 1 ELSE 0 END) AS touches
-      FROM loans_activity a
+      FROM {ACTIVITY} a
      WHERE a.organization_id = %(org)s AND a.opportunity_id IS NOT NULL AND a.occurred_at <= %(asof)s
        AND a.kind IN ('opened', 'clicked', 'replied', 'booked', 'sent')
      GROUP BY a.opportunity_id
@@ -175,10 +183,10 @@ WITH latest_quarter AS (
            COALESCE(c.ltv, {DEFAULT_CASH_OUT_LTV}) AS cash_out_ltv,
            COALESCE(e.opens, 0) AS opens, COALESCE(e.clicks, 0) AS clicks, COALESCE(e.replies, 0) AS replies,
            COALESCE(e.bookings, 0) AS bookings, COALESCE(e.touches, 0) AS touches{outcome_columns}
-      FROM loans_opportunity o
-      JOIN loans_loan l ON l.id = o.loan_id
+      FROM {OPPORTUNITY} o
+      JOIN {LOAN} l ON l.id = o.loan_id
       LEFT JOIN latest ON latest.state = l.property_state
-      LEFT JOIN scoring_housepriceindex base ON base.state = l.property_state AND base.quarter = {quarter}
+      LEFT JOIN {HPI} base ON base.state = l.property_state AND base.quarter = {quarter}
       LEFT JOIN cash_out c ON c.product_type = o.product_type
       LEFT JOIN engagement e ON e.opportunity_id = o.id{outcome_join}
      WHERE {where}

@@ -12,9 +12,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from loans.choices import choices_check
-from loans.models import Organization
-from loans.tenancy import TenantQuerySet
+from core.choices import choices_check
+from core.models import Organization
+from core.tenancy import TenantQuerySet
 
 
 class HousePriceIndexSource(models.TextChoices):

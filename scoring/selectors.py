@@ -9,8 +9,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from loans.models import Opportunity, Organization
-from refiapp.money import usd
+from core.models import Organization
+from core.money import usd
+from pipeline.models import Opportunity
 from scoring.features import FEATURES, feature_rows
 from scoring.models import PropensityModel, ScoringPolicy, ScoringRun
 from scoring.services.policy import policy_for

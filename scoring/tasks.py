@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from loans.models import Organization
+from core.models import Organization
 from scoring.models import ScoringPolicy
 from scoring.services.digests import digests_queue
 from scoring.services.hpi import hpi_ensure_loaded, hpi_fetch_fred

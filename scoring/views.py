@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from loans.tenancy import profile_for
+from core.tenancy import profile_for
 from scoring.selectors import model_page
 
 

@@ -9,23 +9,13 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils.timezone import now
 
-from loans.choices import Channel, ProductType
-from loans.models import (
-    Activity,
-    ApiToken,
-    Borrower,
-    Branch,
-    Loan,
-    LoanOfficer,
-    LoanProduct,
-    MatchRun,
-    Opportunity,
-    Organization,
-    RefinanceTransaction,
-    ThresholdRule,
-)
+from core.choices import Channel, ProductType
+from core.models import ApiToken, Branch, LoanOfficer, Organization
+from loans.models import Borrower, Loan, LoanProduct
 from outreach.models import Enrollment, Message, Sequence, SequenceStep
+from pipeline.models import Activity, MatchRun, Opportunity, ThresholdRule
 from rates.models import RateObservation, RateSeries, SeriesMapping
+from refinance.models import RefinanceTransaction
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):

@@ -32,21 +32,16 @@ from django.db import models
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from loans.api.tokens import api_token_create
-from loans.models import (
-    ConsentEvent,
-    Loan,
-    LoanImport,
-    LoanOfficer,
-    Opportunity,
-    Organization,
-    RefinanceTransaction,
-)
+from core.models import LoanOfficer, Organization
+from core.tenancy import TenantQuerySet
+from loans.models import ConsentEvent, Loan, LoanImport
 from loans.services.imports import loan_import_preview
-from loans.tenancy import TenantQuerySet
 from outreach.models import BookingRequest, Enrollment
 from outreach.rendering import page_token, unsubscribe_token
+from pipeline.models import Opportunity
 from rates.models import RateFetch, RateObservation, RateRevision, RateSeries
+from refinance.api.tokens import api_token_create
+from refinance.models import RefinanceTransaction
 from reports.models import WeeklyReportSend
 from scoring.models import ScoringPolicy, ScoringRun
 from scoring.services.training import model_ensure
@@ -78,8 +73,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-TRACKED_APPS = ("loans", "outreach", "rates", "reports", "scoring")
-MANAGER_APPS = ("loans", "rates", "outreach", "reports", "scoring")
+TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "scoring")
+MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "scoring")
 EXCLUDED_NAMESPACES = ("admin", "anymail")
 MISSING_PK = 987654321
 MARKER = b"ORGB"  # in every string of organization B
@@ -305,18 +300,18 @@ def _enrollment(action: str, status: str) -> Callable[[Tenant], Target]:
 
 GET, POST = ("GET",), ("POST",)
 URL_CASES: list[UrlCase] = [
-    UrlCase("loans:opportunity_detail", _opportunity, GET),
+    UrlCase("pipeline:opportunity_detail", _opportunity, GET),
     UrlCase(
-        "loans:opportunity_stage",
+        "pipeline:opportunity_stage",
         functools.partial(_opportunity, stage=Opportunity.Stage.CONTACTED, note="moved"),
         POST,
     ),
-    UrlCase("loans:opportunity_note", functools.partial(_opportunity, body="A note that must not land"), POST),
-    UrlCase("loans:opportunity_archive", _opportunity, POST),
+    UrlCase("pipeline:opportunity_note", functools.partial(_opportunity, body="A note that must not land"), POST),
+    UrlCase("pipeline:opportunity_archive", _opportunity, POST),
     UrlCase("loans:loan_detail", _loan, GET),
-    UrlCase("loans:refinance_initiate", _refinance_form, ("GET", "POST")),
-    UrlCase("loans:refinance_preview", _refinance_form, GET),
-    UrlCase("loans:refinance_detail", _refinance, GET),
+    UrlCase("refinance:initiate", _refinance_form, ("GET", "POST")),
+    UrlCase("refinance:preview", _refinance_form, GET),
+    UrlCase("refinance:detail", _refinance, GET),
     UrlCase("loans:import_preview", _import, ("GET", "POST")),
     UrlCase("loans:import_commit", functools.partial(_import, allow_partial="on"), POST),
     UrlCase("loans:import_summary", _import, ("GET", "POST")),
@@ -365,7 +360,7 @@ def test_every_id_url_is_in_the_table():
     covered = {case.name for case in URL_CASES} | set(TOKEN_URLS) | set(ADMIN_CHECKED_URLS)
     assert sorted(set(found) - covered) == [], "id-taking URLs without a tenancy check: add them to URL_CASES"
     assert sorted(covered - set(found)) == [], "URL_CASES names URLs that no longer exist"
-    assert found["loans:opportunity_detail"] == ["pk"]
+    assert found["pipeline:opportunity_detail"] == ["pk"]
     assert found["outreach:enrollment_action"] == ["action", "pk"]
     assert found["outreach:borrower_page"] == ["token"]
 
@@ -450,7 +445,7 @@ def test_refinancing_with_another_organizations_product_is_refused(org_a, org_b)
     target = _refinance_form(org_a)
     target.data["product"] = org_b.product.pk
     before = snapshot(target.row)
-    response = client_for(org_a.officer).post(reverse("loans:refinance_initiate", kwargs=target.kwargs), target.data)
+    response = client_for(org_a.officer).post(reverse("refinance:initiate", kwargs=target.kwargs), target.data)
     assert response.status_code == 200
     assert "product" in response.context["form"].errors
     assert_no_b(response.content)
@@ -629,20 +624,20 @@ def _api_token(t: Tenant) -> Any:
 
 # model label → a maker of one row of that model in an organization (owned by its officer where applicable)
 ADMIN_MAKERS: dict[str, Callable[[Tenant], models.Model]] = {
-    "loans.Organization": lambda t: t.org,
-    "loans.Branch": lambda t: t.branch,
-    "loans.LoanOfficer": lambda t: t.officer,
+    "core.Organization": lambda t: t.org,
+    "core.Branch": lambda t: t.branch,
+    "core.LoanOfficer": lambda t: t.officer,
     "loans.Borrower": lambda t: t.loan().borrower,
     "loans.ConsentEvent": _consent_event,
     "loans.LoanProduct": lambda t: t.product,
     "loans.Loan": lambda t: t.loan(),
     "loans.LoanImport": lambda t: t.loan_import(),
-    "loans.ThresholdRule": lambda t: ThresholdRuleFactory(organization=t.org),
-    "loans.MatchRun": lambda t: MatchRunFactory(organization=t.org),
-    "loans.Opportunity": lambda t: t.opportunity(),
-    "loans.Activity": lambda t: ActivityFactory(opportunity=t.opportunity(), body=f"{t.tag} voicemail"),
-    "loans.RefinanceTransaction": lambda t: t.refinance(),
-    "loans.ApiToken": _api_token,
+    "pipeline.ThresholdRule": lambda t: ThresholdRuleFactory(organization=t.org),
+    "pipeline.MatchRun": lambda t: MatchRunFactory(organization=t.org),
+    "pipeline.Opportunity": lambda t: t.opportunity(),
+    "pipeline.Activity": lambda t: ActivityFactory(opportunity=t.opportunity(), body=f"{t.tag} voicemail"),
+    "refinance.RefinanceTransaction": lambda t: t.refinance(),
+    "core.ApiToken": _api_token,
     "rates.RateSeries": lambda t: t.series,
     "rates.RateObservation": lambda t: t.observation(),
     "rates.RateRevision": _rate_revision,

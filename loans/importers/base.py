@@ -20,9 +20,9 @@ from typing import Any, BinaryIO, Protocol
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from loans.choices import Amortization, ProductType
+from core.choices import Amortization, ProductType
+from core.us_states import state_code
 from loans.models import Loan
-from loans.us_states import state_code
 
 Opener = Callable[[], BinaryIO]
 

@@ -6,9 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
-from loans.choices import Amortization, Channel, ProductType, choices_check
-from loans.models.tenancy import Branch, LoanOfficer, Organization
-from loans.tenancy import TenantQuerySet
+from core.choices import Amortization, Channel, ProductType, choices_check
+from core.models import Branch, LoanOfficer, Organization
+from core.tenancy import TenantQuerySet
 
 MONEY = {"max_digits": 13, "decimal_places": 2}
 RATE = {"max_digits": 6, "decimal_places": 3}
@@ -17,7 +17,7 @@ RATE = {"max_digits": 6, "decimal_places": 3}
 class BorrowerQuerySet(TenantQuerySet):
     def visible_to(self, user):  # type: ignore[no-untyped-def]
         """Borrowers are visible through the loans a user may see."""
-        from loans.tenancy import profile_for
+        from core.tenancy import profile_for
 
         profile = profile_for(user)
         if profile is None:

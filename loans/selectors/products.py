@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from loans.choices import Amortization
-from loans.models import LoanProduct, Organization
-from rates.defaults import term_bucket
+from core.choices import Amortization, term_bucket
+from core.models import Organization
+from loans.models import LoanProduct
 
 
 def closing_cost_rules(*, organization: Organization | int) -> dict[tuple[str, int], tuple[Decimal, Decimal]]:

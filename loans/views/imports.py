@@ -11,11 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.tenancy import get_visible_or_404, profile_for
 from loans.forms.imports import LoanImportCommitForm, LoanImportUploadForm
 from loans.models import LoanImport
 from loans.selectors import imports as selectors
 from loans.services.imports import loan_import_commit, loan_import_preview
-from loans.tenancy import get_visible_or_404, profile_for
 
 ERRORS_SHOWN = 500
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 from django.db import transaction
 
-from loans.models import Activity, Opportunity
 from outreach.models import BookingRequest, Enrollment, Message
 from outreach.services.engagement import engagement_record, message_record_event
+from pipeline.models import Activity, Opportunity
 
 
 @transaction.atomic

@@ -14,11 +14,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from loans.choices import Channel
-from loans.models import Activity, Borrower, ConsentEvent, Opportunity
-from loans.services.opportunities import activity_record
+from core.choices import Channel
+from loans.models import Borrower, ConsentEvent
 from outreach.models import Enrollment, Message
 from outreach.services.enrollments import RUNNING, enrollment_stop
+from pipeline.models import Activity, Opportunity
+from pipeline.services.opportunities import activity_record
 
 OPT_OUT_FIELD = {Channel.EMAIL: "email_opted_out_at", Channel.SMS: "sms_opted_out_at"}
 UNDELIVERABLE_FIELD = {Channel.EMAIL: "email_undeliverable_reason", Channel.SMS: "sms_undeliverable_reason"}
@@ -113,6 +114,22 @@ def borrower_opt_out(
             occurred_at=now,
         )
     channel_cancel_scheduled(borrower=borrower, channel=channel, reason=f"Borrower opted out ({source}).")
+    return True
+
+
+@transaction.atomic
+def borrower_do_not_contact(*, borrower: Borrower, source: str, actor: Any = None) -> bool:
+    """Never contact this borrower again on any channel (a request by phone, a complaint). Returns False when the
+    flag was already set."""
+    now = timezone.now()
+    if not Borrower.objects.filter(pk=borrower.pk, do_not_contact=False).update(do_not_contact=True, updated_at=now):
+        return False
+    borrower.do_not_contact = True
+    _consent_event(
+        borrower=borrower, channel="", action=ConsentEvent.Action.DO_NOT_CONTACT, source=source, detail={}, actor=actor
+    )
+    for channel in (Channel.EMAIL, Channel.SMS):
+        channel_cancel_scheduled(borrower=borrower, channel=channel, reason=f"Do not contact ({source}).")
     return True
 
 

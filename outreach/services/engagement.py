@@ -16,10 +16,10 @@ from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
-from loans.models import Activity, Opportunity
-from loans.services.opportunities import activity_record, opportunity_change_stage
 from outreach.models import Enrollment, Message
 from outreach.services.enrollments import enrollment_stop_for_opportunity
+from pipeline.models import Activity, Opportunity
+from pipeline.services.opportunities import activity_record, opportunity_change_stage
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def officer_notify(*, opportunity: Opportunity, subject: str, text: str) -> None
     officer = opportunity.loan_officer
     if officer is None or not officer.email:
         return
-    link = f"{settings.PUBLIC_BASE_URL}{reverse('loans:opportunity_detail', args=[opportunity.pk])}"
+    link = f"{settings.PUBLIC_BASE_URL}{reverse('pipeline:opportunity_detail', args=[opportunity.pk])}"
     body = f"{text}\n\nOpen the opportunity: {link}\n\nThe outreach sequence for this borrower has stopped.\n"
 
     def deliver() -> None:

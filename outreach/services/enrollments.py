@@ -9,11 +9,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from loans.models import Activity, Opportunity, Organization
-from loans.services.opportunities import activity_record
+from core.models import Organization
 from outreach.models import Enrollment, Message, Sequence, SequenceStep
 from outreach.sendwindow import due_at_for_day, zone_for
 from outreach.services.sequences import sequence_ensure_default
+from pipeline.models import Activity, Opportunity
+from pipeline.services.opportunities import activity_record
 
 RUNNING = (Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED)
 # Stages at which outreach must not run: the borrower applied (refinance initiated) or the opportunity is closed.
@@ -76,7 +77,7 @@ def _timeline_rows(
             Activity(
                 kind=Activity.Kind.QUEUED,
                 channel=message.channel,
-                message=message,
+                message_id=message.pk,
                 body=f"Day {message.step.day_offset} {message.step.get_channel_display()} scheduled.",
                 data={"due_at": message.due_at.isoformat()},
                 **common,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from loans.choices import Channel
-from loans.models import Organization
+from core.choices import Channel
+from core.models import Organization
 from outreach.models import Sequence, SequenceStep
 from outreach.rendering import TemplateError, validate_template
 

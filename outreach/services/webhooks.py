@@ -18,11 +18,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from loans.choices import Channel
-from loans.models import Activity, Borrower, Opportunity
+from core.choices import Channel
+from loans.models import Borrower
 from outreach.models import Message, WebhookEvent
 from outreach.services.consent import borrower_mark_undeliverable, borrower_opt_in, borrower_opt_out
 from outreach.services.engagement import engagement_record, message_record_event
+from pipeline.models import Activity, Opportunity
 
 logger = logging.getLogger(__name__)
 

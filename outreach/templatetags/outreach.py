@@ -7,10 +7,10 @@ from typing import Any
 from django import template
 from django.http import HttpRequest
 
-from loans.models import Opportunity
 from outreach.models import Enrollment
 from outreach.selectors import enrollments_for_opportunity, messages_for_enrollment, sequences_for_user
 from outreach.services.enrollments import RUNNING, STOP_STAGES
+from pipeline.models import Opportunity
 
 register = template.Library()
 

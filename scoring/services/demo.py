@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from loans.models import Organization
+from core.models import Organization
 from scoring.models import ScoringPolicy
 from scoring.services.digests import digests_queue
 from scoring.services.hpi import hpi_ensure_loaded

@@ -21,12 +21,14 @@ from django.template import Context
 from django.template.loader import get_template
 from django.utils import timezone
 
+from core.choices import Channel
+from core.models import Organization
 from loans import finance
-from loans.choices import Channel
-from loans.models import Activity, LoanProduct, Opportunity, Organization
+from loans.models import LoanProduct
 from outreach.models import Enrollment, Message
 from outreach.rendering import Rendered, email_with_footer, format_money, format_phone, format_rate, links_for
 from outreach.services.enrollments import RUNNING
+from pipeline.models import Activity, Opportunity
 from rates.selectors import organization_today
 from scoring.features import DEFAULT_CASH_OUT_LTV
 from scoring.services.policy import policy_for
@@ -226,7 +228,7 @@ def _queue_chunk(chunk: list[Opportunity], *, month: dt.date, ltvs: dict[str, De
                     borrower_id=m.borrower_id,
                     kind=Activity.Kind.QUEUED,
                     channel=Channel.EMAIL,
-                    message=m,
+                    message_id=m.pk,
                     body=f"Monthly digest ({month:%B %Y}) queued.",
                     occurred_at=now,
                 )

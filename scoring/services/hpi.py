@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from loans.us_states import STATES
+from core.us_states import STATES
 from rates.fred import FredClient, FredError, FredNotConfigured
 from scoring.models import HousePriceIndex
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from loans.models import Organization
+from core.models import Organization
 from scoring.models import ScoringPolicy
 
 

@@ -16,8 +16,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from loans.models import Activity, Opportunity, Organization
+from core.models import Organization
 from outreach.services.enrollments import enrollments_create_for
+from pipeline.models import Activity, Opportunity
 from scoring.services.policy import policy_for
 
 # Not yet talking to the loan officer: these get the sequence when proactive (and the digest when not).

@@ -16,7 +16,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from loans.models import Opportunity, Organization
+from core.models import Organization
+from pipeline.models import Opportunity
 from scoring.features import SCORED_STAGES, as_of_values, bind, dialect, features_cte
 from scoring.models import PropensityModel, ScoringRun
 from scoring.services.training import model_ensure

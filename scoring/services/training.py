@@ -34,7 +34,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from loans.models import Opportunity, Organization
+from core.models import Organization
+from pipeline.models import Opportunity
 from scoring.features import ENGAGEMENT_WINDOW, FEATURE_NAMES, feature_rows
 from scoring.models import PropensityModel
 from scoring.priors import PRIOR_INTERCEPT, PRIOR_WEIGHTS

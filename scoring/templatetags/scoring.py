@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from loans.models import Opportunity
+from pipeline.models import Opportunity
 from scoring.selectors import score_explanation
 
 register = template.Library()

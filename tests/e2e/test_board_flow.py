@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from loans.models import Activity, Opportunity
+from pipeline.models import Activity, Opportunity
 from tests.factories import LoanOfficerFactory, OpportunityFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

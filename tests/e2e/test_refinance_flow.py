@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from loans.models import Activity, Opportunity, RefinanceTransaction
 from outreach.models import Enrollment
 from outreach.services import enrollment_create, sequence_ensure_default
+from pipeline.models import Activity, Opportunity
+from refinance.models import RefinanceTransaction
 from tests.factories import LoanOfficerFactory, LoanProductFactory, OpportunityFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

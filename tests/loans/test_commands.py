@@ -10,8 +10,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from loans.models import Borrower, ConsentEvent, Loan, LoanOfficer, LoanProduct, Organization
-from loans.services.demo import DEMO_PASSWORD
+from core.models import LoanOfficer, Organization
+from loans.models import Borrower, ConsentEvent, Loan, LoanProduct
+from refiapp.demo import DEMO_PASSWORD
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +112,7 @@ def test_seed_demo_is_idempotent_and_realistic(django_user_model):
 def test_demo_note_rates_follow_the_shipped_rate_history():
     from decimal import Decimal
 
-    from loans.services.demo import pricing_history
+    from refiapp.demo import pricing_history
 
     call_command("seed_demo", "--loans", "30", stdout=StringIO())
     for loan in Loan.objects.all():

@@ -9,18 +9,18 @@ import responses
 from django.core import mail
 from django.core.management import call_command
 
-from loans.models import Activity, ConsentEvent, Opportunity
+from loans.models import ConsentEvent
 from outreach.models import Enrollment, LocalSms, Message
 from outreach.services.dispatch import (
-    MAX_ATTEMPTS,
-    STUCK_AFTER,
     Dispatcher,
     dispatch_due_messages,
     message_requeue,
     messages_claim,
 )
 from outreach.services.enrollments import enrollment_create
+from outreach.services.recording import MAX_ATTEMPTS, STUCK_AFTER
 from outreach.sms import LocalSmsBackend, SmsPermanentError, SmsTransientError, SmsUnknownOutcome
+from pipeline.models import Activity, Opportunity
 from tests.factories import OpportunityFactory
 from tests.outreach.conftest import MONDAY_9AM_CHICAGO, fresh_rates, make_sequence
 
@@ -226,7 +226,7 @@ def test_transient_errors_retry_with_backoff_then_give_up(opportunity, frozen):
     Dispatcher(sms_gateway=gateway).run()
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("failed", MAX_ATTEMPTS)
-    assert Activity.objects.filter(kind="failed", message=message).count() == 1
+    assert Activity.objects.filter(kind="failed", message_id=message.pk).count() == 1
     assert LocalSms.objects.count() == 0
 
 
@@ -263,7 +263,7 @@ def test_permanent_sms_errors_stop_the_channel_for_the_borrower(opportunity, fro
     assert (event.channel, event.action) == ("sms", action)
     failed = enrollment.messages.get(step__position=1)
     assert failed.error_code == error.code
-    assert Activity.objects.filter(kind="failed", message=failed).count() == 1
+    assert Activity.objects.filter(kind="failed", message_id=failed.pk).count() == 1
 
 
 POSTMARK_URL = "https://api.postmarkapp.com/email"
@@ -315,7 +315,7 @@ def test_hard_bounce_at_send_marks_the_email_undeliverable(opportunity, postmark
     opportunity.borrower.refresh_from_db()
     assert (first.status, later.status) == ("failed", "cancelled")
     assert opportunity.borrower.email_undeliverable_reason == "Address rejected by the email provider"
-    assert Activity.objects.filter(kind="bounced", message=first, channel="email").count() == 1
+    assert Activity.objects.filter(kind="bounced", message_id=first.pk, channel="email").count() == 1
     assert ConsentEvent.objects.get().action == "undeliverable"
 
 
@@ -372,7 +372,7 @@ def test_worker_killed_after_send_is_reconciled_not_resent(opportunity, frozen):
     assert (stats.reconciled_sent, stats.sent, message.status) == (1, 0, "sent")
     assert message.provider_message_id == LocalSms.objects.get().sid
     assert LocalSms.objects.count() == 1
-    assert Activity.objects.filter(kind="sent", message=message).count() == 1
+    assert Activity.objects.filter(kind="sent", message_id=message.pk).count() == 1
 
 
 def test_the_local_provider_itself_is_idempotent(opportunity):

@@ -11,8 +11,9 @@ import responses
 
 from loans.models import ConsentEvent
 from outreach.models import Message
-from outreach.services.dispatch import STUCK_AFTER, Dispatcher, dispatch_due_messages, messages_claim
+from outreach.services.dispatch import Dispatcher, dispatch_due_messages, messages_claim
 from outreach.services.enrollments import enrollment_create
+from outreach.services.recording import STUCK_AFTER
 from outreach.sms import (
     SmsPermanentError,
     SmsTransientError,

@@ -6,11 +6,12 @@ import pytest
 from django.core import mail, signing
 from django.template import Context, Template
 
-from loans.models import Activity, ConsentEvent, Opportunity
+from loans.models import ConsentEvent
 from outreach.models import BookingRequest, Enrollment
 from outreach.rendering import PAGE_SALT, page_token, unsubscribe_token
 from outreach.services.dispatch import dispatch_due_messages
 from outreach.services.enrollments import enrollment_create
+from pipeline.models import Activity, Opportunity
 from tests.conftest import client_for
 from tests.factories import LoanOfficerFactory, OpportunityFactory
 from tests.outreach.conftest import MONDAY_9AM_CHICAGO, make_sequence
@@ -74,7 +75,7 @@ def test_tracked_link_records_the_click_once_and_redirects(client, enrollment, d
     assert (enrollment.status, enrollment.stop_reason) == ("stopped", "clicked")
     opportunity = Opportunity.objects.get(pk=enrollment.opportunity_id)
     assert opportunity.stage == "engaged" and opportunity.attention_reason == "Borrower clicked to book a call"
-    assert Activity.objects.filter(kind="clicked", message=message, channel="email").count() == 1
+    assert Activity.objects.filter(kind="clicked", message_id=message.pk, channel="email").count() == 1
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [opportunity.loan_officer.email]
     assert f"https://refi.example.test/opportunities/{opportunity.pk}/" in mail.outbox[0].body
 
@@ -230,7 +231,7 @@ def test_scheduling_link_stops_the_sequence_even_after_an_esp_click_event(
     enrollment.refresh_from_db()
     assert (enrollment.status, enrollment.stop_reason) == ("stopped", "clicked")
     assert Opportunity.objects.get(pk=enrollment.opportunity_id).stage == "engaged"
-    assert Activity.objects.filter(kind="clicked", message=message).count() == 1
+    assert Activity.objects.filter(kind="clicked", message_id=message.pk).count() == 1
     assert len(mail.outbox) == 1  # the officer is told once
 
 

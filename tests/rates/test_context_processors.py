@@ -23,14 +23,14 @@ def one_product(officer):
     return series
 
 
-@pytest.mark.parametrize("page", ["loans:loan_list", "rates:overview"])
+@pytest.mark.parametrize("page", ["loans:loan_list", "pipeline:rates"])
 def test_banner_hidden_while_rates_are_fresh(officer_client, one_product, page):
     with time_machine.travel(dt.datetime(2025, 10, 2, 16, 0, tzinfo=dt.UTC), tick=False):  # 7 days: the limit
         body = officer_client.get(reverse(page)).content.decode()
     assert 'id="rate-staleness"' not in body
 
 
-@pytest.mark.parametrize("page", ["loans:loan_list", "rates:overview"])
+@pytest.mark.parametrize("page", ["loans:loan_list", "pipeline:rates"])
 def test_banner_shown_once_rates_are_older_than_the_limit(officer_client, one_product, page):
     with time_machine.travel(dt.datetime(2025, 10, 3, 16, 0, tzinfo=dt.UTC), tick=False):
         body = officer_client.get(reverse(page)).content.decode()

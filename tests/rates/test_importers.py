@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from loans.choices import ProductType
+from core.choices import ProductType
 from rates.importers import RateFileError, is_fred_csv, parse_fred_csv, parse_product_key, parse_rate_sheet
 from rates.models import RateObservation, RateSeries
 from rates.services import rates_import_fred_csv, rates_load_shipped_history

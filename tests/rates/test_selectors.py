@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 
 from loans.models import Loan
+from pipeline.selectors.market import loans_above_trigger
 from rates.models import RateSeries
 from rates.selectors import (
     is_stale,
-    loans_above_trigger,
     market_rates,
     product_rate_status,
     series_for_organization,

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from loans.choices import ProductType
+from core.choices import ProductType
 from rates import defaults
 from rates.models import RateObservation, RateRevision, RateSeries, SeriesMapping
 from rates.selectors import market_rates

@@ -38,7 +38,7 @@ def test_rates_page_shows_rates_changes_chart_and_loan_counts(officer, officer_c
     LoanFactory(loan_officer=officer, note_rate=Decimal("6.500"))
     LoanFactory(note_rate=Decimal("7.900"))  # another organization's
 
-    response = officer_client.get(reverse("rates:overview"))
+    response = officer_client.get(reverse("pipeline:rates"))
 
     assert response.status_code == 200
     body = response.content.decode()
@@ -63,7 +63,7 @@ def test_rates_page_shows_rates_changes_chart_and_loan_counts(officer, officer_c
 
 @time_machine.travel(NOW, tick=False)
 def test_rates_page_range_all(officer_client, shipped):
-    data = chart_data(officer_client.get(reverse("rates:overview"), {"range": "all"}))
+    data = chart_data(officer_client.get(reverse("pipeline:rates"), {"range": "all"}))
     pmms = next(s for s in data["series"] if s["code"] == "MORTGAGE30US")
     assert pmms["points"][0] == ["1971-04-02", "7.330"]
     assert len(pmms["points"]) == 2877
@@ -78,7 +78,7 @@ def test_rates_page_is_tenant_scoped(officer, officer_client, shipped):
     )
     RateObservation.objects.create(series=other, date=dt.date(2026, 11, 20), rate=Decimal("9.876"))
 
-    body = officer_client.get(reverse("rates:overview"), {"range": "all"}).content.decode()
+    body = officer_client.get(reverse("pipeline:rates"), {"range": "all"}).content.decode()
 
     assert "MY-DESK" in body and "Our desk sheet" in body
     assert "THEIR-DESK" not in body and "Their secret sheet" not in body and "9.876" not in body
@@ -89,7 +89,7 @@ def test_rates_page_query_count_is_bounded(officer, officer_client, shipped, dja
     for _ in range(5):
         LoanFactory(loan_officer=officer)
     with django_assert_max_num_queries(20):
-        assert officer_client.get(reverse("rates:overview")).status_code == 200
+        assert officer_client.get(reverse("pipeline:rates")).status_code == 200
 
 
 @time_machine.travel(NOW, tick=False)
@@ -98,14 +98,14 @@ def test_rates_page_shows_rate_sheet_provenance_and_fetch_note(officer_client, o
 
     settings.FRED_API_KEY = "abcdefghij0123456789abcdefghij01"
     demo_rate_sheet_ensure(organization=officer.organization, as_of=dt.date(2026, 11, 22))
-    body = officer_client.get(reverse("rates:overview")).content.decode()
+    body = officer_client.get(reverse("pipeline:rates")).content.decode()
     assert "Fetched from FRED every business day." in body
     assert "Demo desk rate sheet: Conforming 30-year — value copied from FRED OBMMIC30YF of 2025-09-25" in body
     assert "Rate-sheet upload · your organization's own series" in body
 
 
 def test_anonymous_is_sent_to_login(client):
-    response = client.get(reverse("rates:overview"))
+    response = client.get(reverse("pipeline:rates"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
@@ -137,7 +137,7 @@ def test_rate_sheet_preview_then_import(manager, manager_client):
         reverse("rates:rate_sheet"), {"content": confirm.initial["content"], "use_for_pricing": "True"}, follow=True
     )
 
-    assert response.redirect_chain == [(reverse("rates:overview"), 302)]
+    assert response.redirect_chain == [(reverse("pipeline:rates"), 302)]
     assert "Rate sheet imported: 2 new, 0 revised, 0 unchanged." in response.content.decode()
     assert dict(
         RateObservation.objects.filter(series__organization=manager.organization).values_list("series__code", "rate")
@@ -167,5 +167,5 @@ def test_rate_sheet_confirm_rechecks_the_content(manager_client):
 
 def test_single_mapping_org_without_rates_shows_empty_states(officer_client, officer):
     SeriesMappingFactory(organization=officer.organization)
-    body = officer_client.get(reverse("rates:overview")).content.decode()
+    body = officer_client.get(reverse("pipeline:rates")).content.decode()
     assert "No product has a rate yet." in body

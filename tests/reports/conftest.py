@@ -35,7 +35,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from loans.models import Activity, Opportunity, Organization
+from core.models import Organization
+from pipeline.models import Activity, Opportunity
 from reports.periods import Period
 from tests.factories import (
     ActivityFactory,
@@ -102,9 +103,9 @@ class _Builder:
         if enrollment is None:
             enrollment = self.enrollments[opportunity.pk] = EnrollmentFactory(opportunity=opportunity, started_at=when)
         message = MessageFactory(enrollment=enrollment, step__channel=channel, status="sent", due_at=when, sent_at=when)
-        ActivityFactory(opportunity=opportunity, kind=K.SENT, channel=channel, message=message, occurred_at=when)
+        ActivityFactory(opportunity=opportunity, kind=K.SENT, channel=channel, message_id=message.pk, occurred_at=when)
         for kind, at in events:
-            ActivityFactory(opportunity=opportunity, kind=kind, channel=channel, message=message, occurred_at=at)
+            ActivityFactory(opportunity=opportunity, kind=kind, channel=channel, message_id=message.pk, occurred_at=at)
         return message
 
     @staticmethod

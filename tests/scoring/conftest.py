@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from loans.models import Activity, Borrower, Loan, Opportunity
+from loans.models import Borrower, Loan
+from pipeline.models import Activity, Opportunity
 from scoring.services.hpi import hpi_load_shipped
 from tests.factories import LoanFactory, OpportunityFactory
 

@@ -4,8 +4,8 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from loans.models import Activity, Opportunity
 from outreach.models import Message
+from pipeline.models import Activity, Opportunity
 from scoring.models import PropensityModel
 
 

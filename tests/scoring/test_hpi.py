@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from loans.models import Opportunity
+from pipeline.models import Opportunity
 from rates.fred import FredClient
 from scoring.models import HousePriceIndex
 from scoring.services.hpi import HpiFileError, hpi_fetch_fred, hpi_load_shipped, parse_hpi_csv

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from loans.models import Opportunity
+from pipeline.models import Opportunity
 from scoring.features import FEATURE_NAMES, feature_rows
 from scoring.models import PropensityModel, ScoringPolicy
 from scoring.priors import PRIOR_INTERCEPT, PRIOR_WEIGHTS

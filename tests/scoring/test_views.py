@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from loans.models import Opportunity
+from pipeline.models import Opportunity
 from reports.periods import Period
 from reports.selectors import report_build
 from scoring.services.scores import opportunities_score
@@ -21,7 +21,7 @@ from tests.factories import (
 )
 from tests.scoring.conftest import NOW, synthetic_history
 
-BOARD = reverse("loans:board")
+BOARD = reverse("pipeline:board")
 MODEL = reverse("scoring:model")
 
 
@@ -70,7 +70,7 @@ def test_call_first_is_the_highest_scores_not_contacted_today(scored, officer_cl
 
 def test_opportunity_page_says_why_in_words(scored, officer_client):
     engaged = scored[0]
-    page = officer_client.get(reverse("loans:opportunity_detail", args=[engaged.pk])).content.decode()
+    page = officer_client.get(reverse("pipeline:opportunity_detail", args=[engaged.pk])).content.decode()
     assert "Why this score" in page and "Prior weights" in page
     assert "replied 1 time in 90 days" in page and "clicked 1 link in 90 days" in page
     assert "+++" in page  # a reply and a click weigh heavily
@@ -79,7 +79,7 @@ def test_opportunity_page_says_why_in_words(scored, officer_client):
 
 def test_another_officers_opportunity_page_is_404(scored, officer):
     colleague = LoanOfficerFactory(branch=officer.branch, organization=officer.organization)
-    response = client_for(colleague).get(reverse("loans:opportunity_detail", args=[scored[0].pk]))
+    response = client_for(colleague).get(reverse("pipeline:opportunity_detail", args=[scored[0].pk]))
     assert response.status_code == 404
 
 

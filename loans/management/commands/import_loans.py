@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from loans.models import LoanImport, Organization
+from core.models import Organization
+from loans.models import LoanImport
 from loans.services.imports import loan_import_file
 
 

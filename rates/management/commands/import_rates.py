@@ -6,7 +6,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from loans.models import Organization
+from core.models import Organization
 from rates import services
 from rates.importers import RateFileError, is_fred_csv, read_text
 

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from loans.models import Organization
+from core.models import Organization
 from reports.periods import last_full_week_start, week_period
 from reports.services import weekly_report_send
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from loans.models import Organization
+from core.models import Organization
 from scoring.services.scores import opportunities_score
 from scoring.services.training import propensity_train
 

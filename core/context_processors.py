@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from core.tenancy import profile_for
+
+
+def workspace(request: HttpRequest) -> dict[str, Any]:
+    """The signed-in staff profile and organization, for the layout."""
+    profile = profile_for(getattr(request, "user", None))
+    return {"profile": profile, "organization": profile.organization if profile else None}

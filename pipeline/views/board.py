@@ -1,0 +1,74 @@
+"""The pipeline board: the loan officer's home page (FilterSet + Table + thin view, htmx partial, CSV/XLSX)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django_filters.views import FilterView
+from django_tables2 import LazyPaginator, SingleTableMixin
+from django_tables2.export import ExportMixin
+
+from core.models import LoanOfficer
+from core.views import HtmxTableMixin, ProfileRequiredMixin
+from pipeline.filters import OpportunityBoardFilterSet
+from pipeline.models import Opportunity
+from pipeline.selectors import board as selectors
+from pipeline.tables import OpportunityBoardTable
+
+
+class BoardView(ProfileRequiredMixin, HtmxTableMixin, ExportMixin, SingleTableMixin, FilterView):
+    table_class = OpportunityBoardTable
+    filterset_class = OpportunityBoardFilterSet
+    template_name = "pipeline/board.html"
+    partial_template_name = "pipeline/board_partial.html"
+    # The table paginates (lazily: no COUNT(*) over the whole book); the ListView itself does not.
+    table_pagination = {"paginator_class": LazyPaginator, "per_page": 25}
+    export_formats = ("csv", "xlsx")
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Dates and times on the board and in the exports are the organization's local ones.
+        with timezone.override(selectors.organization_timezone(self.profile.organization)):
+            response = super().get(request, *args, **kwargs)
+            if isinstance(response, TemplateResponse):
+                response.render()
+        return response
+
+    def get_queryset(self) -> QuerySet[Opportunity]:
+        return selectors.board_list(user=self.request.user)
+
+    def get_export_filename(self, export_format: str) -> str:
+        today = selectors.organization_today(self.profile.organization)
+        return f"pipeline-{today:%Y-%m-%d}.{export_format}"
+
+    def get_table_kwargs(self) -> dict[str, Any]:
+        exclude: tuple[str, ...] = ()
+        if self.profile.role == LoanOfficer.Role.LOAN_OFFICER:
+            exclude = ("loan_officer", "branch")
+        elif self.profile.role == LoanOfficer.Role.BRANCH_MANAGER:
+            exclude = ("branch",)
+        today = selectors.organization_today(self.profile.organization)
+        return {"exclude": exclude, "stale_before": selectors.stale_before(self.profile.organization, as_of=today)}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if self.request.GET.get(self.export_trigger_param):
+            return context  # the export only needs the table
+        organization = self.profile.organization
+        today = selectors.organization_today(organization)
+        query = self.request.GET.copy()
+        for param in ("page", self.export_trigger_param):
+            query.pop(param, None)
+        context.update(
+            summary=selectors.board_summary(queryset=self.object_list),
+            rates_status=selectors.rates_status(organization=organization, as_of=today),
+            last_match=selectors.last_match_run(organization=organization),
+            run_match_url=reverse("pipeline:run_match") if self.profile.is_manager else None,
+            export_query=query.urlencode(),
+            today=today,
+        )
+        return context

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RefiappConfig(AppConfig):
+    name = "refiapp"
+    verbose_name = "refiapp"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RefinanceConfig(AppConfig):
+    name = "refinance"
+    verbose_name = "Refinance"

@@ -1,0 +1,101 @@
+"""Entry points of the match: the management command and the django-q2 task functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+
+from pipeline import tasks
+from pipeline.models import MatchRun, Opportunity
+from tests.factories import (
+    LoanFactory,
+    LoanOfficerFactory,
+    MatchRunFactory,
+    RateObservationFactory,
+    RateSeriesFactory,
+    SeriesMappingFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def priced(officer):
+    series = RateSeriesFactory(code="OBMMIC30YF")
+    SeriesMappingFactory(organization=officer.organization, series=series)
+    RateObservationFactory(series=series, date=dt.date(2026, 11, 20), rate=Decimal("6.125"))
+    LoanFactory(loan_officer=officer)
+    LoanFactory(loan_officer=officer, product_type="jumbo")
+    return officer.organization
+
+
+def test_command_prints_the_summary(priced):
+    out = StringIO()
+    call_command("match", "--org", priced.slug, "--as-of", "2026-11-22", stdout=out)
+    text = out.getvalue()
+    assert f"Match {priced.slug} as of 2026-11-22" in text
+    for line in (
+        "considered                     2",
+        "matched                        1",
+        "new                            1",
+    ):
+        assert line in text
+    assert "no longer qualifying           0" in text
+    assert "conforming/360     6.125 %  OBMMIC30YF 2026-11-20" in text
+    assert "jumbo/360        no market rate: 1 loans not matched" in text
+    assert "seconds" in text
+    run = MatchRun.objects.get()
+    assert (run.trigger, run.as_of, run.created) == ("command", dt.date(2026, 11, 22), 1)
+
+
+def test_command_unknown_org():
+    with pytest.raises(CommandError, match="No organization with slug 'nope'"):
+        call_command("match", "--org", "nope")
+
+
+def test_command_refuses_while_a_match_runs(priced):
+    MatchRunFactory(organization=priced, status=MatchRun.Status.RUNNING)
+    with pytest.raises(CommandError, match="already running"):
+        call_command("match", "--org", priced.slug, "--as-of", "2026-11-22", stdout=StringIO())
+    assert not Opportunity.objects.exists()
+
+
+def test_command_rejects_a_bad_date(priced):
+    with pytest.raises(CommandError):
+        call_command("match", "--org", priced.slug, "--as-of", "22/11/2026")
+
+
+def test_task_matches_one_organization(priced, manager):
+    run_id = tasks.match_organization(priced.pk, "2026-11-22", MatchRun.Trigger.USER, manager.user.pk)
+    run = MatchRun.objects.get(pk=run_id)
+    assert (run.trigger, run.triggered_by, run.as_of, run.matched) == ("user", manager.user, dt.date(2026, 11, 22), 1)
+
+
+def test_daily_task_matches_every_organization_and_skips_a_running_one(priced):
+    idle = LoanOfficerFactory().organization
+    busy = LoanOfficerFactory().organization
+    MatchRunFactory(organization=busy, status=MatchRun.Status.RUNNING)
+    run_ids = tasks.match_all_organizations("2026-11-22")
+    runs = MatchRun.objects.filter(pk__in=run_ids)
+    assert {r.organization_id for r in runs} == {priced.pk, idle.pk}
+    assert {r.trigger for r in runs} == {"schedule"}
+    assert Opportunity.objects.count() == 1
+
+
+def test_daily_refresh_fetches_then_matches_on_business_days(priced):
+    from refiapp.tasks import daily_refresh
+
+    with time_machine.travel(dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC), tick=False):  # a Monday
+        summary = daily_refresh()
+    # rates, then house prices, then the match, then the nightly scoring of what it found, then auto-enroll
+    assert summary.endswith("matched 1 organization(s); scored 1; routed 0 to proactive; enrolled 0")
+    assert MatchRun.objects.get().trigger == "schedule"
+    assert Opportunity.objects.get().score is not None
+    with time_machine.travel(dt.datetime(2026, 11, 28, 11, 0, tzinfo=dt.UTC), tick=False):  # a Saturday
+        assert daily_refresh().endswith("no match on Saturday")
+    assert MatchRun.objects.count() == 1
