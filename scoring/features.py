@@ -172,7 +172,7 @@ WITH latest_quarter AS (
      WHERE a.organization_id = %(org)s AND a.opportunity_id IS NOT NULL AND a.occurred_at <= %(asof)s
        AND a.kind IN ('opened', 'clicked', 'replied', 'booked', 'sent')
      GROUP BY a.opportunity_id
-){outcomes_cte}, valued AS (
+){outcomes_cte}, valued AS MATERIALIZED (
     SELECT o.id, o.spread, o.monthly_savings, o.total_interest_savings, o.current_balance, o.product_type,
            l.credit_score, {months} AS age_days,
            CASE WHEN l.property_value IS NULL THEN NULL
@@ -190,7 +190,7 @@ WITH latest_quarter AS (
       LEFT JOIN cash_out c ON c.product_type = o.product_type
       LEFT JOIN engagement e ON e.opportunity_id = o.id{outcome_join}
      WHERE {where}
-), features AS (
+), features AS MATERIALIZED (
     SELECT v.id,
            v.estimated_value, v.estimated_value_quarter,
            CASE WHEN v.estimated_value > 0 THEN ROUND(100 * v.current_balance / v.estimated_value, 2) END

@@ -49,7 +49,7 @@ def scoring_statement(*, model: PropensityModel, organization_id: int, asof: dt.
     distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     table = Opportunity._meta.db_table
     changed = " OR ".join(f"{table}.{column} {distinct} s.{column}" for column in WRITTEN)
-    sql = f"""{features_cte(population="open")}, scored AS (
+    sql = f"""{features_cte(population="open")}, scored AS MATERIALIZED (
     SELECT f.id, {probability} AS score,
            f.estimated_value, f.estimated_value_quarter, f.current_ltv_pct AS current_ltv,
            f.equity_amount AS equity, f.cash_out_room
