@@ -72,7 +72,10 @@ def opportunities_score(*, organization: Organization, now: dt.datetime | None =
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            changed = max(cursor.rowcount, 0)
+            changed = cursor.rowcount
+            if connection.vendor == "sqlite":  # Python's sqlite3 reports no rowcount for a WITH … UPDATE
+                cursor.execute("SELECT changes()")
+                changed = cursor.fetchone()[0]
         return ScoringRun.objects.create(
             organization=organization,
             model=model,
