@@ -10,6 +10,9 @@ Without an index for the valuation's quarter (no state, a valuation newer than t
 value stands and ``estimated_value_quarter`` is empty. Cash-out room is the estimated value times the highest
 cash-out LTV of the organization's active products of the loan's type (80 % without one), less the balance.
 
+Loan age is in whole months, so a score moves when something about the opportunity moves (engagement, the index,
+a new month), not every night by a day's age: the nightly UPDATE then writes only the rows that changed.
+
 Engagement counts the opportunity's timeline (``loans.Activity``): opens, clicks, replies and bookings in the 90
 days up to the as-of time, and every message sent before it ("touches").
 """
@@ -205,7 +208,7 @@ WITH latest_quarter AS (
            CAST(CASE WHEN v.estimated_value > 0 THEN ROUND(100 * v.current_balance / v.estimated_value, 2) END AS {f})
                AS current_ltv,
            CAST(v.estimated_value - v.current_balance AS {f}) AS equity,
-           CAST(v.age_days AS {f}) / CAST(30.4375 AS {f}) AS months_since_origination,
+           CAST(FLOOR(CAST(v.age_days AS {f}) / CAST(30.4375 AS {f})) AS {f}) AS months_since_origination,
            CAST(v.current_balance AS {f}) AS balance,
            CAST(v.credit_score AS {f}) AS credit_score,
            {_product_flag(ProductType.JUMBO, f)} AS product_jumbo,
