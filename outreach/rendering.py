@@ -224,19 +224,34 @@ def render_step(
     subject = " ".join(render_string(subject_template, context, autoescape=False).split())
     text_body = render_string(body_template, context, autoescape=False).strip()
     html_body = render_string(body_template, context, autoescape=True).strip()
+    return email_with_footer(
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
+        organization=organization,
+        unsubscribe_link=context["unsubscribe_link"],
+        lo_name=context["lo_name"],
+    )
+
+
+def email_with_footer(
+    *, subject: str, text_body: str, html_body: str, organization: Organization, unsubscribe_link: str, lo_name: str
+) -> Rendered:
+    """Wrap an email body (plain text, and escaped HTML text) in the CAN-SPAM footer: the lender's postal
+    address and the one-click unsubscribe link. Sequence steps and the monthly digest both end here."""
     footer = {
         "org_name": organization.name,
         "org_nmls": organization.nmls_id,
         "postal_address": organization.postal_address,
-        "unsubscribe_link": context["unsubscribe_link"],
-        "lo_name": context["lo_name"],
+        "unsubscribe_link": unsubscribe_link,
+        "lo_name": lo_name,
     }
     text = render_to_string("outreach/email/message.txt", {"body": text_body, **footer})
     html = render_to_string(
         "outreach/email/message.html",
         {"body_html": mark_safe(linebreaks(urlize(html_body, autoescape=False), autoescape=False)), **footer},
     )
-    return Rendered(channel=channel, subject=subject, text=text, html=html)
+    return Rendered(channel=Channel.EMAIL, subject=subject, text=text, html=html)
 
 
 SAMPLE_CONTEXT = {name: f"[{name}]" for name in TOKENS}

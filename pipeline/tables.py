@@ -3,14 +3,43 @@ from __future__ import annotations
 import datetime as dt
 
 import django_tables2 as tables
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from core.money import usd
-from core.tables import MAX_PER_PAGE, BaseTable, MoneyColumn, RateColumn, rate_html
+from core.tables import MAX_PER_PAGE, BaseTable, FormattedColumn, MoneyColumn, RateColumn, rate_html
 from pipeline.models import Opportunity
+
+
+def score_html(value: float | None) -> str:
+    """A probability as a whole percent ("34 %"); "—" before the first scoring."""
+    return "—" if value is None else f"{value * 100:.0f} %"
+
+
+def quarter_label(day: dt.date | None) -> str:
+    return f"{day.year} Q{(day.month - 1) // 3 + 1}" if day else ""
+
+
+def estimated_value_html(record) -> str:  # type: ignore[no-untyped-def]
+    """The marked-to-market value, titled with what it is (an FHFA index estimate of a quarter, or not indexed)."""
+    if record.estimated_value is None:
+        return "—"
+    quarter = quarter_label(record.estimated_value_quarter)
+    title = f"FHFA house price index estimate, {quarter}" if quarter else "Valuation on file, not indexed"
+    return format_html('<span title="{}">{}</span>', title, usd(record.estimated_value))
+
+
+def _nullable_money(value) -> str:  # type: ignore[no-untyped-def]
+    return "—" if value is None else usd(value)
+
+
+class ScoreColumn(FormattedColumn):
+    """The nightly score as a percent on screen, the probability in exports."""
+
+    formatter = staticmethod(score_html)
 
 
 def _opportunity_url(record):  # type: ignore[no-untyped-def]
@@ -48,6 +77,12 @@ class OpportunityBoardTable(BaseTable):
         attrs={"td": {"class": "num"}, "th": {"class": "num"}},
     )
     current_balance = MoneyColumn(verbose_name="Balance", order_by=("current_balance", "pk"))
+    # Written nightly by scoring: the chance of an application within 90 days, and the home marked to market.
+    score = ScoreColumn(verbose_name="Score")
+    estimated_value = MoneyColumn(verbose_name="Est. value (FHFA index)")
+    current_ltv = FormattedColumn(verbose_name="LTV (%)")
+    equity = MoneyColumn(verbose_name="Equity")
+    cash_out_room = MoneyColumn(verbose_name="Cash-out room")
     stage = tables.Column(verbose_name="Stage", order_by=("stage", "pk"))
     last_contacted_at = tables.DateColumn(
         verbose_name="Last contact", format="Y-m-d", order_by=("last_contacted_at", "pk"), default="—"
@@ -76,6 +111,11 @@ class OpportunityBoardTable(BaseTable):
             "total_interest_savings",
             "break_even_months",
             "current_balance",
+            "score",
+            "estimated_value",
+            "current_ltv",
+            "equity",
+            "cash_out_room",
             "stage",
             "last_contacted_at",
         )
@@ -122,6 +162,29 @@ class OpportunityBoardTable(BaseTable):
             flags.append(("warn", f"Stale rate ({record.market_rate_date:%Y-%m-%d})"))
         return flags
 
+    # Scores and figures are empty before the first scoring: those rows sort last either way.
+    def _order_nulls_last(self, queryset, is_descending, field):  # type: ignore[no-untyped-def]
+        key = F(field).desc(nulls_last=True) if is_descending else F(field).asc(nulls_last=True)
+        return queryset.order_by(key, "-pk" if is_descending else "pk"), True
+
+    def order_score(self, queryset, is_descending):  # type: ignore[no-untyped-def]
+        return self._order_nulls_last(queryset, is_descending, "score")
+
+    def order_estimated_value(self, queryset, is_descending):  # type: ignore[no-untyped-def]
+        return self._order_nulls_last(queryset, is_descending, "estimated_value")
+
+    def order_current_ltv(self, queryset, is_descending):  # type: ignore[no-untyped-def]
+        return self._order_nulls_last(queryset, is_descending, "current_ltv")
+
+    def order_equity(self, queryset, is_descending):  # type: ignore[no-untyped-def]
+        return self._order_nulls_last(queryset, is_descending, "equity")
+
+    def order_cash_out_room(self, queryset, is_descending):  # type: ignore[no-untyped-def]
+        return self._order_nulls_last(queryset, is_descending, "cash_out_room")
+
+    def value_score(self, value):  # type: ignore[no-untyped-def]
+        return "" if value is None else round(value, 4)
+
     def render_borrower(self, record):  # type: ignore[no-untyped-def]
         return record.borrower.full_name
 
@@ -145,6 +208,11 @@ class OpportunityBoardTable(BaseTable):
 
 
 NUMERIC_COLUMNS = {
+    "score",
+    "estimated_value",
+    "current_ltv",
+    "equity",
+    "cash_out_room",
     "note_rate",
     "market_rate",
     "spread",
@@ -168,6 +236,11 @@ BOARD_CELLS = {
     "total_interest_savings": lambda table, r, url: usd(r.total_interest_savings),
     "break_even_months": lambda table, r, url: table.render_break_even_months(r.break_even_months),
     "current_balance": lambda table, r, url: usd(r.current_balance),
+    "score": lambda table, r, url: score_html(r.score),
+    "estimated_value": lambda table, r, url: estimated_value_html(r),
+    "current_ltv": lambda table, r, url: "—" if r.current_ltv is None else f"{r.current_ltv:.0f}",
+    "equity": lambda table, r, url: _nullable_money(r.equity),
+    "cash_out_room": lambda table, r, url: _nullable_money(r.cash_out_room),
     "stage": lambda table, r, url: escape(r.get_stage_display()),
     "last_contacted_at": lambda table, r, url: (
         f"{timezone.localtime(r.last_contacted_at):%Y-%m-%d}" if r.last_contacted_at else "—"

@@ -45,6 +45,7 @@ from rates.defaults import MAPPINGS
 from rates.selectors import organization_today
 from rates.services import demo_rate_sheet_ensure, rates_load_shipped_history
 from refiapp.onboarding import manager_group_ensure, organization_ensure_defaults
+from scoring.services.demo import demo_scoring
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "refiapp-demo-2025"  # demo data only; printed by seed_demo and demo_logins
@@ -57,7 +58,8 @@ ORGANIZATION = {
     "nmls_id": "1849203",
     "postal_address": "401 N Michigan Avenue, Suite 1200, Chicago, IL 60611",
     "timezone": "America/Chicago",
-    "auto_enroll": True,
+    # The demo routes by score (scoring.services.demo): the sequence for high scores, the digest for the rest.
+    "auto_enroll": False,
 }
 BRANCH = {"name": "Chicago Loop", "code": "CHI01", "nmls_id": "1849217"}
 
@@ -132,6 +134,7 @@ class DemoResult:
     loans: ImportResult | None = None
     match_run: MatchRun | None = None
     enrolled: int = 0
+    scoring: Any = None  # scoring.services.demo.ScoringDemo
 
     def lines(self) -> list[str]:
         lines = [f"{what}: {outcome}" for what, outcome in self.changes.items()]
@@ -145,6 +148,8 @@ class DemoResult:
                 f"{run.updated} updated, {run.expired} no longer qualifying"
             )
             lines.append(f"enrolled in the default sequence: {self.enrolled}")
+        if self.scoring is not None:
+            lines.extend(self.scoring.lines())
         return lines
 
 
@@ -443,7 +448,7 @@ def demo_market(organization: Organization, changes: dict[str, str] | None = Non
 
 
 def demo_seed(*, loans: int = 300) -> DemoResult:
-    """Build (or bring up to date) the demo lender, then run its match and auto-enroll the new opportunities.
+    """Build (or bring up to date) the demo lender, run its match, then train, score and route it (scoring).
     Safe to run any number of times: a rerun on the same day changes nothing."""
     with transaction.atomic():
         changes: dict[str, str] = {}
@@ -457,7 +462,15 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         demo_drop_folder(organization, changes)
     run = match_organization(organization=organization, trigger=MatchRun.Trigger.COMMAND)
     enrolled = enrollments_create_for_new_opportunities(organization=organization)
-    return DemoResult(organization=organization, changes=changes, loans=loan_result, match_run=run, enrolled=enrolled)
+    scoring = demo_scoring(organization=organization)
+    return DemoResult(
+        organization=organization,
+        changes=changes,
+        loans=loan_result,
+        match_run=run,
+        enrolled=enrolled,
+        scoring=scoring,
+    )
 
 
 DEMO_EXPORT = Path(__file__).resolve().parent / "data" / "demo_los_export.csv"

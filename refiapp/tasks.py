@@ -9,28 +9,35 @@ from django.utils import timezone
 from outreach.tasks import enroll_organization
 from pipeline.tasks import match_all_organizations, match_organization
 from rates.tasks import fetch_rates
+from scoring.tasks import refresh_house_prices, score_all_organizations, score_organization
 
 
 def daily_refresh() -> str:
-    """The daily schedule (refiapp.schedules "daily-rates-and-match"): fetch today's rates, then, on business
-    days, queue one ``daily_match`` task per organization, so the cluster's workers (on any number of
-    machines) share the matches and one organization's failure never blocks another. Returns a summary for
-    the task log."""
+    """The daily schedule (refiapp.schedules "daily-rates-and-match"): fetch today's rates and house price
+    indexes, then, on business days, queue one ``daily_match`` task per organization, so the cluster's workers
+    (on any number of machines) share the matches and one organization's failure never blocks another. On other
+    days only the scores move (engagement changes them on weekends too). Returns a summary for the task log."""
     fetched = fetch_rates()
+    house_prices = refresh_house_prices()
     today = timezone.now().date()
     if not is_business_day(today):
-        return f"{fetched}; no match on {today:%A}"
+        return f"{fetched}; {house_prices}; {score_all_organizations()}; no match on {today:%A}"
     queued = match_all_organizations(as_of=None, task="refiapp.tasks.daily_match")
-    return f"{fetched}; queued the match of {len(queued)} organization(s)"
+    return f"{fetched}; {house_prices}; queued the match of {len(queued)} organization(s)"
 
 
 def daily_match(organization_id: int, as_of: str | None = None) -> str:
-    """One organization's daily match against today's rates, then its auto-enrollment (when it asks for it)."""
+    """One organization's daily match against today's rates, then its scores and routing, then its
+    auto-enrollment (when it asks for it)."""
     run_id = match_organization(organization_id, as_of)
     if run_id is None:
         return f"organization {organization_id}: a match was already running; skipped"
+    scored, proactive = score_organization(organization_id)
     enrolled = enroll_organization(organization_id)
-    return f"organization {organization_id}: match run {run_id}; enrolled {enrolled}"
+    return (
+        f"organization {organization_id}: match run {run_id}; scored {scored}, {proactive} proactive; "
+        f"enrolled {enrolled}"
+    )
 
 
 def is_business_day(day: dt.date) -> bool:

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("outreach.urls")),
     path("anymail/", include("anymail.urls")),
     path("reports/", include("reports.urls")),
+    path("scoring/", include("scoring.urls")),
 ]
 
 # JSON under /api/, Django's pages elsewhere (refinance/api/errors.py).

@@ -124,7 +124,7 @@ class ReportTable:
         return lines[:-1]
 
 
-EXPORT_TABLES = ("summary", "officers", "funnel", "bands", "rules")
+EXPORT_TABLES = ("summary", "officers", "funnel", "bands", "rules", "deciles")
 
 
 def summary_table(report: Report) -> ReportTable:
@@ -238,6 +238,36 @@ def rules_table(report: Report) -> ReportTable:
     return table
 
 
+def deciles_table(report: Report) -> ReportTable:
+    table = ReportTable(
+        key="deciles",
+        title="Conversion by score decile",
+        columns=[
+            Column("decile", "Score decile"),
+            Column("scores", "Scores"),
+            Column("identified", "Identified"),
+            Column("application", "Application"),
+            Column("won", "Won"),
+            Column("application_rate", "Application rate"),
+            Column("win_rate", "Win rate"),
+        ],
+    )
+    for row in report.deciles:
+        scores = "—" if row.low is None else f"{row.low * 100:.1f}–{row.high * 100:.1f} %"
+        table.rows.append(
+            [
+                Cell(row.label),
+                Cell(scores),
+                Cell(row.identified, "count"),
+                Cell(row.application, "count"),
+                Cell(row.won, "count"),
+                Cell(row.rate("application"), "percent"),
+                Cell(row.rate("won"), "percent"),
+            ]
+        )
+    return table
+
+
 def report_tables(report: Report) -> dict[str, ReportTable]:
     return {
         "summary": summary_table(report),
@@ -245,4 +275,5 @@ def report_tables(report: Report) -> dict[str, ReportTable]:
         "funnel": funnel_table(report),
         "bands": bands_table(report),
         "rules": rules_table(report),
+        "deciles": deciles_table(report),
     }

@@ -133,9 +133,8 @@ def messages_claim(*, now: dt.datetime | None = None, limit: int = BATCH_SIZE) -
     now = now or timezone.now()
     token = uuid.uuid4().hex
     candidates = list(
-        Message.objects.filter(
-            status=Message.Status.SCHEDULED, due_at__lte=now, enrollment__status=Enrollment.Status.ACTIVE
-        )
+        Message.objects.filter(status=Message.Status.SCHEDULED, due_at__lte=now)
+        .filter(Q(enrollment__status=Enrollment.Status.ACTIVE) | Q(kind=Message.Kind.DIGEST))
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
@@ -262,7 +261,7 @@ class Dispatcher(MessageRecorder):
             | ~Q(borrower__sms_undeliverable_reason="")
         )
         blocked = (
-            ~Q(enrollment__status=Enrollment.Status.ACTIVE)
+            (Q(kind=Message.Kind.SEQUENCE) & ~Q(enrollment__status=Enrollment.Status.ACTIVE))
             | Q(opportunity__stage__in=list(STOP_STAGES))
             | Q(opportunity__qualifies=False)
             | ~Q(opportunity__loan__status=Loan.Status.ACTIVE)
@@ -278,7 +277,7 @@ class Dispatcher(MessageRecorder):
             opportunity_ids = {m.opportunity_id for m in sent}
             Opportunity.objects.filter(pk__in=opportunity_ids).update(last_contacted_at=now)
             opportunities_mark_contacted(opportunity_ids=opportunity_ids, at=now)
-        enrollments_complete_finished(enrollment_ids={m.enrollment_id for m in loaded})
+        enrollments_complete_finished(enrollment_ids={m.enrollment_id for m in loaded if m.enrollment_id})
 
     def _release_after_error(self, message: Message, token: str, exc: Exception) -> None:
         logger.exception("Preparing message %s failed", message.pk, exc_info=exc)
@@ -306,30 +305,40 @@ class Dispatcher(MessageRecorder):
             self.stats.extra["errors"] = self.stats.extra.get("errors", 0) + 1
 
     def _prepare(self, message: Message, token: str, *, now: dt.datetime) -> Prepared | None:
-        """Every check that can stop, hold or suppress the message; then render it. None: handled here."""
+        """Every check that can stop, hold or suppress the message; then render it. None: handled here.
+
+        A monthly digest (no enrollment) was rendered when it was queued: it gets the same checks except the
+        sequence's, and is cancelled rather than held when its figures lapse (next month's quotes fresh ones)."""
         enrollment, opportunity, borrower = message.enrollment, message.opportunity, message.borrower
         organization = message.organization
+        digest = message.kind == Message.Kind.DIGEST
 
-        if enrollment.status in (Enrollment.Status.STOPPED, Enrollment.Status.COMPLETED):
+        if enrollment is not None and enrollment.status in (Enrollment.Status.STOPPED, Enrollment.Status.COMPLETED):
             self._close(
                 message, token, Message.Status.CANCELLED, f"Sequence {enrollment.get_status_display().lower()}."
             )
             self.stats.cancelled += 1
             return None
-        if enrollment.status == Enrollment.Status.PAUSED:
+        if enrollment is not None and enrollment.status == Enrollment.Status.PAUSED:
             self._hold(message, token, due_at=message.due_at, reason="Sequence paused.")
             return None
         if opportunity.stage in STOP_STAGES:
-            enrollment_stop(enrollment=enrollment, reason=STOP_STAGES[opportunity.stage])
+            if enrollment is not None:
+                enrollment_stop(enrollment=enrollment, reason=STOP_STAGES[opportunity.stage])
             self._close(message, token, Message.Status.CANCELLED, f"Opportunity is {opportunity.get_stage_display()}.")
             self.stats.cancelled += 1
             return None
         if opportunity.loan.status != Loan.Status.ACTIVE:
-            enrollment_stop(enrollment=enrollment, reason=Enrollment.StopReason.CLOSED)
+            if enrollment is not None:
+                enrollment_stop(enrollment=enrollment, reason=Enrollment.StopReason.CLOSED)
             self._close(message, token, Message.Status.CANCELLED, "The loan is no longer active.")
             self.stats.cancelled += 1
             return None
         figures = self._figures_reason(opportunity=opportunity, organization=organization, now=now)
+        if figures and digest:
+            self._close(message, token, Message.Status.CANCELLED, figures)
+            self.stats.cancelled += 1
+            return None
         if figures:
             # Never advertise savings that today's match no longer finds; the sequence resumes if it qualifies again.
             self._hold(message, token, due_at=now + STALE_RATE_RECHECK, reason=figures)
@@ -343,7 +352,7 @@ class Dispatcher(MessageRecorder):
         if officer is None or not officer.is_active or not officer.email:
             self._fail(message, token, code="no_officer", text="No active loan officer to send in the name of.")
             return None
-        stale = self._stale_rate_reason(opportunity=opportunity, organization=organization, now=now)
+        stale = "" if digest else self._stale_rate_reason(opportunity=opportunity, organization=organization, now=now)
         if stale:
             self._hold(message, token, due_at=now + STALE_RATE_RECHECK, reason=stale)
             return None
@@ -358,19 +367,28 @@ class Dispatcher(MessageRecorder):
             return None
 
         links = links_for(opportunity_id=opportunity.pk, borrower_id=borrower.pk, message_id=message.pk)
-        try:
-            rendered = render_step(
-                channel=message.channel,
-                subject_template=message.step.subject_template,
-                body_template=message.step.body_template,
-                context=token_context(
-                    opportunity=opportunity, borrower=borrower, officer=officer, organization=organization, links=links
-                ),
-                organization=organization,
+        if digest:
+            rendered = Rendered(
+                channel=message.channel, subject=message.subject, text=message.body, html=message.body_html
             )
-        except TemplateError as exc:
-            self._fail(message, token, code="template", text=f"The step template does not render: {exc}")
-            return None
+        else:
+            try:
+                rendered = render_step(
+                    channel=message.channel,
+                    subject_template=message.step.subject_template,
+                    body_template=message.step.body_template,
+                    context=token_context(
+                        opportunity=opportunity,
+                        borrower=borrower,
+                        officer=officer,
+                        organization=organization,
+                        links=links,
+                    ),
+                    organization=organization,
+                )
+            except TemplateError as exc:
+                self._fail(message, token, code="template", text=f"The step template does not render: {exc}")
+                return None
         message.to_address = borrower.email if message.channel == Channel.EMAIL else borrower.mobile_phone
         message.from_address = (
             officer.email if message.channel == Channel.EMAIL else (settings.TWILIO_FROM_NUMBER or "")
@@ -525,10 +543,12 @@ def message_requeue(*, message: Message, actor: Any = None) -> Message:
     """A manager re-queues a failed message (e.g. an ``unconfirmed`` email they checked was never sent)."""
     if message.status != Message.Status.FAILED:
         raise ValueError("Only a failed message can be re-queued.")
-    if message.enrollment.status == Enrollment.Status.STOPPED:
+    if message.enrollment is None:  # a digest: no sequence to revive
+        pass
+    elif message.enrollment.status == Enrollment.Status.STOPPED:
         raise ValueError("The sequence was stopped; start a new enrollment instead.")
     now = timezone.now()
-    if message.enrollment.status == Enrollment.Status.COMPLETED:
+    if message.enrollment is not None and message.enrollment.status == Enrollment.Status.COMPLETED:
         try:
             with transaction.atomic():
                 Enrollment.objects.filter(pk=message.enrollment_id).update(

@@ -166,6 +166,22 @@ class Opportunity(models.Model):
     matched_spread = models.DecimalField(**RATE, null=True, blank=True)
     matched_threshold = models.DecimalField(**RATE, null=True, blank=True)
     matched_rule = models.CharField(max_length=10, choices=Organization.MatchingRule.choices, blank=True)
+    # Written by the nightly scoring (scoring.services.scoring, one set-based statement) while the opportunity is
+    # before application; frozen afterwards, so reports group outcomes by the score it had before them.
+    score = models.FloatField(
+        null=True, blank=True, help_text="Probability of reaching an application within 90 days (0–1)."
+    )
+    estimated_value = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Property value marked to market with the state's FHFA index."
+    )
+    estimated_value_quarter = models.DateField(
+        null=True, blank=True, help_text="First day of the FHFA index quarter used; empty: not indexed."
+    )
+    current_ltv = models.DecimalField("current LTV (%)", max_digits=7, decimal_places=2, null=True, blank=True)
+    equity = models.DecimalField(**MONEY, null=True, blank=True)
+    cash_out_room = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Equity above the product's cash-out LTV (0 when none)."
+    )
     # Outreach and attention.
     last_contacted_at = models.DateTimeField(null=True, blank=True)
     attention_reason = models.CharField(max_length=200, blank=True, help_text="Why the loan officer should look now.")

@@ -413,6 +413,11 @@ def test_csv_export_is_the_same_filtered_scoped_sorted_table(officer, officer_cl
         "Total interest savings",
         "Break-even (months)",
         "Balance",
+        "Score",
+        "Est. value (FHFA index)",
+        "LTV (%)",
+        "Equity",
+        "Cash-out room",
         "Stage",
         "Last contact",
     ]
@@ -429,6 +434,11 @@ def test_csv_export_is_the_same_filtered_scoped_sorted_table(officer, officer_cl
             "90875.52",
             "20",
             "387493.18",
+            "",  # not scored yet: the nightly scoring writes score and figures
+            "",
+            "",
+            "",
+            "",
             "New",
             "",
         ]
