@@ -262,7 +262,7 @@ class BookingRequest(models.Model):
     borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, related_name="+")
     requested_on = models.DateField(help_text="The borrower's local date of the request.")
     phone = models.CharField(max_length=20)
-    preferred_windows = models.JSONField(default=list)
+    preferred_windows = models.JSONField(default=list, blank=True)  # none ticked: "any time"
     preferred_date = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

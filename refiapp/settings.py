@@ -98,11 +98,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-_redis_url = env_str("REDIS_URL")
+# Redis (optional): the shared cache (API rate limit) and the django-q2 broker, so any number of web servers and
+# workers on any number of machines share them. Unset: per-process memory cache and the ORM broker (embedded).
+REDIS_URL = env_str("REDIS_URL")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}
-        if _redis_url
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
@@ -137,10 +139,33 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploads on local disk (MEDIA_ROOT) by default; on S3-compatible object storage (AWS S3, MinIO, R2, ...) through
+# django-storages when AWS_STORAGE_BUCKET_NAME is set, so every web server and worker reads the same files. The
+# bucket stays private: uploads are only ever read by the app (keys from the environment or the instance role).
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+UPLOAD_STORAGE = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
+            "location": env_str("AWS_LOCATION", "uploads"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if AWS_STORAGE_BUCKET_NAME
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": UPLOAD_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -169,6 +194,10 @@ CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
+# Deployment-checklist warnings that do not apply here, by name (scripts/release fails on every other one).
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
+# Load balancers and orchestrators probe /healthz over plain http on the instance.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -192,10 +221,12 @@ CONTENT_SECURITY_POLICY = {
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# django-q2: ORM broker (at-least-once delivery; every task is idempotent). retry > timeout > longest task.
+# django-q2: the Redis broker when REDIS_URL is set (workers on several machines; no receipts, so a task running
+# in a killed worker is lost: the match is resumed by its own schedule, the outbox by reconciliation), else the ORM
+# broker (at-least-once delivery). Every task is idempotent. retry > timeout > longest task.
 Q_CLUSTER = {
     "name": "refiapp",
-    "orm": "default",
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
     "workers": env_int("Q_WORKERS", 2),
     "timeout": env_int("Q_TIMEOUT", 600),
     "retry": env_int("Q_RETRY", 720),
@@ -243,6 +274,10 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 65_536)
 # Fees added to every payoff of an existing loan (payoff statement, reconveyance/recording), in dollars.
 REFINANCE_PAYOFF_FEE = Decimal(env_str("REFINANCE_PAYOFF_FEE", "0.00"))
 
+# /healthz answers 503 when the last successful match / FRED fetch is older than this (a weekend is 4 days).
+HEALTHZ_MATCH_MAX_AGE_HOURS = env_int("HEALTHZ_MATCH_MAX_AGE_HOURS", 100)
+HEALTHZ_RATES_MAX_AGE_HOURS = env_int("HEALTHZ_RATES_MAX_AGE_HOURS", 100)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -251,4 +286,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-

@@ -267,3 +267,12 @@ def test_repeat_clicks_on_the_borrower_page_count_once(client, enrollment):
     client.get(f"/r/{token}/go/")
     client.get(f"/r/{token}/go/")
     assert Activity.objects.filter(kind="clicked", opportunity_id=enrollment.opportunity_id).count() == 1
+
+
+def test_booking_without_a_preferred_window_is_accepted(client, enrollment):
+    """The form makes the windows optional; the model refused an empty list and the page answered 500."""
+    token = page_token(opportunity_id=enrollment.opportunity_id, message_id=None)
+    response = client.post(f"/r/{token}/", {"phone": "(312) 555-0199"})
+    assert response.status_code == 200 and "will call you" in response.content.decode()
+    assert BookingRequest.objects.get().preferred_windows == []
+    assert Opportunity.objects.get(pk=enrollment.opportunity_id).stage == "appointment"

@@ -28,6 +28,13 @@ def test_setup_schedules_creates_every_schedule_with_a_next_run():
             -1,
             dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC),
         ),
+        "resume-interrupted-matches": (
+            "pipeline.tasks.resume_interrupted_matches",
+            "I",
+            1,
+            -1,
+            dt.datetime(2026, 11, 23, 9, 38, tzinfo=dt.UTC),
+        ),
         "dispatch-outreach": (
             "outreach.tasks.dispatch_outreach",
             "I",
