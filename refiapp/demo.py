@@ -19,6 +19,7 @@ import bisect
 import csv
 import datetime as dt
 import random
+import shutil
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -35,6 +36,8 @@ from core.us_states import state_timezone
 from loans.importers.base import LoanRow, conforming_limit, finish_row
 from loans.models import Loan, LoanProduct
 from loans.services.imports import ImportResult, loan_rows_upsert
+from los.models import LosConnection, ProcessedFile
+from los.services.connections import los_connection_save
 from outreach.services import enrollments_create_for_new_opportunities
 from pipeline.models import MatchRun
 from pipeline.services.matching import match_organization
@@ -451,9 +454,37 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         officers = [p for p in staff if p.role == LoanOfficer.Role.LOAN_OFFICER]
         loan_result = demo_loans(organization, officers, branch, count=loans)
         demo_market(organization, changes)
+        demo_drop_folder(organization, changes)
     run = match_organization(organization=organization, trigger=MatchRun.Trigger.COMMAND)
     enrolled = enrollments_create_for_new_opportunities(organization=organization)
     return DemoResult(organization=organization, changes=changes, loans=loan_result, match_run=run, enrolled=enrolled)
+
+
+DEMO_EXPORT = Path(__file__).resolve().parent / "data" / "demo_los_export.csv"
+DEMO_EXPORT_NAME = "byte-nightly-2025-09-30.csv"
+
+
+def demo_drop_folder(organization: Organization, changes: dict[str, str] | None = None) -> LosConnection:
+    """A drop-folder connection (daily at 05:00 Chicago time) on MEDIA_ROOT/demo-drop-folder holding one real-format
+    export: twelve new loans in the documented CSV format (refiapp/data/demo_los_export.csv). The export is put
+    there once; after the first sync it sits in processed/ and the ledger keeps it from being imported again."""
+    folder = Path(settings.MEDIA_ROOT) / "demo-drop-folder"
+    folder.mkdir(parents=True, exist_ok=True)
+    connection, outcome = los_connection_save(
+        organization=organization,
+        kind=LosConnection.Kind.FOLDER,
+        name="Byte nightly export (demo)",
+        folder=str(folder),
+        schedule=LosConnection.Schedule.DAILY,
+        run_at=dt.time(5, 0),
+    )
+    waiting = folder / DEMO_EXPORT_NAME
+    if not waiting.exists() and not ProcessedFile.objects.filter(connection=connection).exists():
+        shutil.copyfile(DEMO_EXPORT, waiting)
+        outcome = "created" if outcome == "created" else "updated"
+    if changes is not None:
+        changes["LOS drop folder"] = outcome
+    return connection
 
 
 OPERATOR_USERNAME = "ops.admin"  # the demo's operator: a superuser for /admin/ (task queue, webhooks, local SMS)

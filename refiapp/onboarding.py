@@ -65,6 +65,13 @@ MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "reports": {
         "weeklyreportsend": ("view",),
     },
+    # LOS connections: the admin lets only org admins add, change and sync them; managers read and test.
+    "los": {
+        "losconnection": ("add", "change", "view"),
+        "lossync": ("view",),
+        "processedfile": ("view",),
+        "application": ("view",),
+    },
 }
 
 

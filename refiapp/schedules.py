@@ -89,6 +89,15 @@ SCHEDULES: list[ScheduleSpec] = [
         period=dt.timedelta(minutes=15),
         first_run=lambda now: _next_minute(now, 15),
     ),
+    # Every 15 minutes: each LOS connection runs once its own local time has come (los/selectors.py latest_slot).
+    ScheduleSpec(
+        name="los-syncs",
+        func="los.tasks.run_due_syncs",
+        schedule_type=Schedule.MINUTES,
+        minutes=15,
+        period=dt.timedelta(minutes=15),
+        first_run=lambda now: _next_minute(now, 15),
+    ),
     # Hourly: the task itself picks the organizations where it is Monday 08:00 local time.
     ScheduleSpec(
         name="weekly-reports",

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "outreach",
     "refinance",
     "reports",
+    "los",
     "refiapp",
 ]
 
@@ -267,6 +268,16 @@ OUTREACH_INBOUND_EMAIL = env_str("OUTREACH_INBOUND_EMAIL")
 # Market rates.
 FRED_API_KEY = env_str("FRED_API_KEY")
 FRED_API_URL = env_str("FRED_API_URL", "https://api.stlouisfed.org/fred/series/observations")
+
+# LOS connections: the Fernet key(s) that encrypt stored client secrets (comma-separated: the first encrypts,
+# all decrypt, for rotation). Generate one with `python -m los.secrets`.
+FIELD_ENCRYPTION_KEY = env_secret(
+    "FIELD_ENCRYPTION_KEY", debug=DEBUG, dev_default="ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZDA="
+)
+# Drop folders on S3 (django-storages): keys from the standard AWS environment variables or an instance role;
+# region and endpoint as for uploads (above).
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
 
 # API rate limit per token, and the largest command body (a command is about 1 KB): larger ones get a JSON 413.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120)

@@ -18,11 +18,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
@@ -36,6 +38,7 @@ from core.models import LoanOfficer, Organization
 from core.tenancy import TenantQuerySet
 from loans.models import ConsentEvent, Loan, LoanImport
 from loans.services.imports import loan_import_preview
+from los.models import Application, LosConnection, LosSync, ProcessedFile
 from outreach.models import BookingRequest, Enrollment
 from outreach.rendering import page_token, unsubscribe_token
 from pipeline.models import Opportunity
@@ -71,8 +74,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports")
-MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports")
+TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los")
+MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los")
 EXCLUDED_NAMESPACES = ("admin", "anymail")
 MISSING_PK = 987654321
 MARKER = b"ORGB"  # in every string of organization B
@@ -620,6 +623,42 @@ def _weekly_send(t: Tenant) -> WeeklyReportSend:
     )
 
 
+def _los_connection(t: Tenant) -> LosConnection:
+    folder = Path(django_settings.MEDIA_ROOT) / f"{t.tag}-exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return LosConnection.objects.create(
+        organization=t.org, kind="folder", name=f"{t.tag} drop folder", folder=str(folder)
+    )
+
+
+def _los_sync(t: Tenant) -> LosSync:
+    connection = _los_connection(t)
+    return LosSync.objects.create(
+        organization=t.org,
+        connection=connection,
+        trigger="command",
+        status="succeeded",
+        started_at=NOW,
+        message=f"{t.tag} synced",
+        errors=[{"line": 2, "column": "Note Rate", "message": f"{t.tag} bad rate", "loan_number": f"{t.tag}-1"}],
+    )
+
+
+def _processed_file(t: Tenant) -> ProcessedFile:
+    sync = _los_sync(t)
+    return ProcessedFile.objects.create(
+        organization=t.org, connection=sync.connection, sync=sync, name=f"{t.tag}-export.csv", content_hash="0" * 64,
+        outcome="processed",
+    )  # fmt: skip
+
+
+def _application(t: Tenant) -> Application:
+    return Application.objects.create(
+        organization=t.org, loan_officer=t.officer, loan_guid=f"{t.tag}-guid", loan_number=f"{t.tag}-APP-1",
+        borrower_name=f"Bea {t.tag}Applicant", milestone="Processing",
+    )  # fmt: skip
+
+
 def _api_token(t: Tenant) -> Any:
     token, _ = api_token_create(organization=t.org, user=t.admin.user, name=f"{t.tag} LOS")
     return token
@@ -651,6 +690,10 @@ ADMIN_MAKERS: dict[str, Callable[[Tenant], models.Model]] = {
     "outreach.Message": lambda t: t.message(),
     "outreach.BookingRequest": _booking,
     "reports.WeeklyReportSend": _weekly_send,
+    "los.LosConnection": _los_connection,
+    "los.LosSync": _los_sync,
+    "los.ProcessedFile": _processed_file,
+    "los.Application": _application,
 }
 
 # Admins whose model has no organization at all (nothing of a tenant in them): managers get no access.
@@ -669,7 +712,10 @@ NO_ORGANIZATION_ADMINS = {
 }
 
 # Admin URLs beyond Django's own (changelist/add/change/delete/history) that take an object id.
-ADMIN_EXTRA_URLS = {"admin:outreach_sequence_preview": "outreach.Sequence"}
+ADMIN_EXTRA_URLS = {
+    "admin:outreach_sequence_preview": "outreach.Sequence",
+    "admin:los_losconnection_test": "los.LosConnection",
+}
 STANDARD_ADMIN_URL_SUFFIXES = ("_changelist", "_add", "_change", "_delete", "_history")
 
 
