@@ -7,7 +7,7 @@ import logging
 
 from core.models import Organization
 from pipeline.models import MatchRun
-from pipeline.services.matching import MatchAlreadyRunning
+from pipeline.services.matching import MatchAlreadyRunning, match_run_execute
 from pipeline.services.matching import match_organization as match_service
 
 logger = logging.getLogger(__name__)
@@ -49,3 +49,12 @@ def match_organization(
         triggered_by=user,
     )
     return run.pk
+
+
+def match_claimed_run(run_id: int) -> int | None:
+    """The work of a run claimed by "Run match now". A redelivered task (at-least-once broker) finds the run no
+    longer running and does nothing."""
+    run = MatchRun.objects.select_related("organization").filter(pk=run_id, status=MatchRun.Status.RUNNING).first()
+    if run is None:
+        return None
+    return match_run_execute(run=run).pk

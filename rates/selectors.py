@@ -84,9 +84,20 @@ def market_rates(*, organization: Organization | int, as_of: dt.date) -> dict[tu
     return _rates_for(_mappings(organization), as_of)
 
 
+def stale_before(organization: Organization, *, as_of: dt.date) -> dt.date:
+    """The one staleness rule (DESIGN §5): a rate dated before this day is older than the organization's
+    staleness limit. The board, the opportunity page, the banner and the dispatcher all ask here."""
+    return as_of - dt.timedelta(days=organization.staleness_days)
+
+
+def is_stale_date(date: dt.date | None, *, organization: Organization, as_of: dt.date) -> bool:
+    """A rate of this date (None: no rate at all) is stale on ``as_of``: new outreach waits on it."""
+    return date is None or date < stale_before(organization, as_of=as_of)
+
+
 def is_stale(rate: MarketRate | None, *, organization: Organization, as_of: dt.date) -> bool:
     """A missing rate, or one older than the organization's staleness limit, blocks new outreach."""
-    return rate is None or rate.age_days(as_of) > organization.staleness_days
+    return is_stale_date(rate.date if rate is not None else None, organization=organization, as_of=as_of)
 
 
 def stale_products(*, organization: Organization, as_of: dt.date) -> list[tuple[str, int, MarketRate | None]]:

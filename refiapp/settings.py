@@ -49,6 +49,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # One clock: a signed-in staff request runs in its organization's time zone (pages, partials, exports, admin).
+    "core.middleware.OrganizationTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -70,6 +72,8 @@ TEMPLATES = [
                 "core.context_processors.workspace",
                 "rates.context_processors.rate_staleness",
             ],
+            # {{ amount|usd }}, {{ rate|pct }}, {{ spread|pts }}: the one way every template shows money and rates.
+            "builtins": ["core.templatetags.money"],
         },
     },
 ]
@@ -113,6 +117,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The one date format and the one date-time format (core/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["core.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

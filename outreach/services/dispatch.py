@@ -51,7 +51,7 @@ from outreach.services.recording import (
 )
 from outreach.sms import SmsError, SmsGateway, SmsPermanentError, SmsTransientError, SmsUnknownOutcome, get_sms_gateway
 from pipeline.models import Opportunity
-from rates.selectors import MarketRate, is_stale, market_rates
+from rates.selectors import MarketRate, is_stale, is_stale_date, market_rates
 
 logger = logging.getLogger(__name__)
 
@@ -374,7 +374,7 @@ class Dispatcher(MessageRecorder):
         if not opportunity.qualifies:
             return "No longer qualifies at today's rate: waits until a match finds it again."
         today = now.astimezone(zone_for(borrower=opportunity.borrower, organization=organization)).date()
-        if (today - opportunity.market_rate_date).days > organization.staleness_days:
+        if is_stale_date(opportunity.market_rate_date, organization=organization, as_of=today):
             return f"Savings were computed on the {opportunity.market_rate_date:%Y-%m-%d} rate: waits for a new match."
         return ""
 

@@ -15,14 +15,15 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from core.choices import term_bucket
+from core.choices import ProductType, term_bucket
+from core.formatting import date_text
 from core.models import Organization
 from core.money import ZERO, money
 from core.tenancy import get_visible_or_404
 from loans import finance
 from loans.models import ConsentEvent
 from pipeline.models import Activity, MatchRun, Opportunity
-from rates.selectors import MarketRate
+from rates.selectors import MarketRate, is_stale, is_stale_date, market_rates
 
 MONEY_FIELD = DecimalField(max_digits=15, decimal_places=2)
 TIMELINE_LIMIT = 500
@@ -37,9 +38,53 @@ def organization_today(organization: Organization) -> dt.date:
     return organization.today()
 
 
-def stale_before(organization: Organization, *, as_of: dt.date) -> dt.date:
-    """Rates dated before this day are stale (older than the organization's staleness limit)."""
-    return as_of - dt.timedelta(days=organization.staleness_days)
+# --- Whether outreach may go out on an opportunity's rate -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateFreshness:
+    """Today's market rate per product of one organization, to say on each row and page why no message goes out.
+
+    The same two checks as the dispatcher (``outreach.services.dispatch``) through the one staleness rule in
+    ``rates.selectors``: the product's rate today is missing or stale, or the opportunity's savings were computed
+    on a rate that is now stale (the match has not run on fresh rates).
+    """
+
+    organization: Organization
+    as_of: dt.date
+    rates: dict[tuple[str, int], MarketRate]
+
+    def reason(self, *, product_type: str, term_months: int, figures_date: dt.date) -> str:
+        """Why no message goes out on this opportunity's rate, or "" when its rate is fresh."""
+        bucket = term_bucket(term_months)
+        rate = self.rates.get((product_type, bucket))
+        label = f"{ProductType(product_type).label} {bucket // 12}-year"
+        days = self.organization.staleness_days
+        if rate is None:
+            return f"No market rate for {label}: no message goes out until one is loaded."
+        if is_stale(rate, organization=self.organization, as_of=self.as_of):
+            return (
+                f"The {label} rate is from {date_text(rate.date)}, older than {days} days: "
+                "no message goes out until rates are refreshed."
+            )
+        if is_stale_date(figures_date, organization=self.organization, as_of=self.as_of):
+            return (
+                f"The savings were computed on the rate of {date_text(figures_date)}, older than {days} days: "
+                "no message goes out until the match runs on today's rates."
+            )
+        return ""
+
+    def reason_for(self, opportunity: Opportunity) -> str:
+        return self.reason(
+            product_type=opportunity.product_type,
+            term_months=opportunity.loan.term_months,
+            figures_date=opportunity.market_rate_date,
+        )
+
+
+def rate_freshness(*, organization: Organization, as_of: dt.date) -> RateFreshness:
+    """Two queries, however many rows ask."""
+    return RateFreshness(organization, as_of, market_rates(organization=organization, as_of=as_of))
 
 
 # --- The board -------------------------------------------------------------------------------------------
@@ -62,6 +107,7 @@ BOARD_FIELDS = (
     "last_contacted_at",
     "attention_reason",
     "loan__loan_number",
+    "loan__term_months",
     "borrower__first_name",
     "borrower__last_name",
     "loan_officer__display_name",
@@ -140,12 +186,11 @@ def rates_status(*, organization: Organization, as_of: dt.date) -> RatesStatus:
     )
     dates = [row.main or row.fallback for row in rows]
     known = [date for date in dates if date is not None]
-    limit = stale_before(organization, as_of=as_of)
     return RatesStatus(
         as_of=as_of,
         oldest=min(known) if known else None,
         newest=max(known) if known else None,
-        stale_count=sum(1 for date in dates if date is None or date < limit),
+        stale_count=sum(1 for date in dates if is_stale_date(date, organization=organization, as_of=as_of)),
         product_count=len(dates),
     )
 

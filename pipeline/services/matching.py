@@ -78,6 +78,13 @@ def match_organization(
     """
     as_of = as_of or match_as_of_default(organization)
     run = _claim(organization=organization, as_of=as_of, trigger=trigger, triggered_by=triggered_by)
+    return match_run_execute(run=run, organization=organization)
+
+
+def match_run_execute(*, run: MatchRun, organization: Organization | None = None) -> MatchRun:
+    """Do the work of a claimed (running) MatchRun and record its outcome (failed runs re-raise)."""
+    organization = organization or run.organization
+    as_of = run.as_of
     started = time.monotonic()
     try:
         rates = market_rates(organization=organization, as_of=as_of)
@@ -108,6 +115,35 @@ def match_organization(
     run.full_clean()
     run.save()
     return run
+
+
+def match_start(*, organization: Organization, user: Any = None) -> tuple[MatchRun, bool]:
+    """"Run match now": claim the organization's run at once and queue its work after commit.
+
+    Returns (run, started). When a run is already going (a double click, a second manager, the daily run), that
+    run is returned with ``started`` False and nothing is queued: one click, one run. The page follows the run
+    by its id while the worker does the work (``pipeline.tasks.match_claimed_run``).
+    """
+    try:
+        run = _claim(
+            organization=organization,
+            as_of=match_as_of_default(organization),
+            trigger=MatchRun.Trigger.USER,
+            triggered_by=user,
+        )
+    except MatchAlreadyRunning:
+        running = MatchRun.objects.filter(organization=organization, status=MatchRun.Status.RUNNING).first()
+        if running is None:  # it finished between the INSERT and this read
+            running = MatchRun.objects.filter(organization=organization).order_by("-started_at", "-pk").first()
+        return running, False  # type: ignore[return-value]
+
+    def enqueue() -> None:
+        from django_q.tasks import async_task
+
+        async_task("pipeline.tasks.match_claimed_run", run.pk, task_name=f"match-{organization.slug}-{run.pk}")
+
+    transaction.on_commit(enqueue)
+    return run, True
 
 
 def match_enqueue(*, organization: Organization, trigger: str = MatchRun.Trigger.USER, user: Any = None) -> str:
