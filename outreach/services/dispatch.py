@@ -121,6 +121,28 @@ def suppression_reason(borrower: Borrower, channel: str) -> str:
     return next((text for failed, text in checks if failed), "Not allowed on this channel.")
 
 
+SKIP_LABELS = (
+    ("do-not-contact", "Skipped: do not contact"),
+    ("consent", "Skipped: no consent"),
+    ("opted out", "Skipped: opted out"),
+    ("unsubscribed", "Skipped: opted out"),
+    ("undeliverable", "Skipped: undeliverable"),
+    ("no email", "Skipped: no email address"),
+    ("no mobile", "Skipped: no mobile number"),
+)
+
+
+def planned_skip(borrower: Borrower, channel: str) -> tuple[str, str]:
+    """(short label, reason) when a scheduled message will not go out because of the borrower's consent or
+    address (the dispatcher suppresses it on its due date), else ("", "")."""
+    reason = suppression_reason(borrower, channel)
+    if not reason:
+        return "", ""
+    lowered = reason.lower()
+    label = next((text for key, text in SKIP_LABELS if key in lowered), "Skipped")
+    return label, reason
+
+
 def messages_claim(*, now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> tuple[str, list[int]]:
     """Claim up to ``limit`` due rows of active enrollments: one conditional UPDATE (scheduled → sending).
 

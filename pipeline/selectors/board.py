@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from core.choices import ProductType, term_bucket
 from core.formatting import date_text
 from core.models import Organization
-from core.money import ZERO, money
+from core.money import ZERO, money, percent, usd
 from core.tenancy import get_visible_or_404
 from loans import finance
 from loans.models import ConsentEvent
@@ -255,6 +255,44 @@ class SavingsOption:
         """How much the monthly payment goes up (a shorter term can cost more per month)."""
         return max(-self.savings.monthly_savings, ZERO)
 
+    @property
+    def in_words(self) -> str:
+        """What this option means, in words a loan officer can repeat to the borrower (the savings table's last
+        row and the chart's caption when this option is chosen)."""
+        s = self.savings
+        head = f"{self.label} at {percent(self.rate)}"
+        sooner = s.remaining_months - self.term_months
+        if s.monthly_savings > 0:
+            text = f"{head}: the payment drops by {usd(s.monthly_savings)} a month"
+            if s.break_even_months:
+                text += f", which pays back the {usd(s.closing_costs)} of closing costs after {s.break_even_months} months"
+            text += "."
+        else:
+            text = (
+                f"{head}: the payment rises by {usd(self.payment_rise)} a month, so lower payments never pay back "
+                f"the {usd(s.closing_costs)} of closing costs (no break-even)."
+            )
+        if sooner > 0:
+            when = f"The loan is paid off {_months_in_words(sooner)} sooner and"
+        elif sooner < 0:
+            when = f"The loan runs {_months_in_words(-sooner)} longer and"
+        else:
+            when = "Over the same remaining term it"
+        interest = s.total_interest_savings
+        change = f"{usd(interest)} less" if interest >= 0 else f"{usd(-interest)} more"
+        standing = "ahead" if s.net_benefit >= 0 else "behind"
+        return f"{text} {when} costs {change} interest: {usd(abs(s.net_benefit))} {standing} after closing costs."
+
+
+def _months_in_words(months: int) -> str:
+    years, rest = divmod(months, 12)
+    parts = []
+    if years:
+        parts.append(f"{years} year{'s' if years != 1 else ''}")
+    if rest:
+        parts.append(f"{rest} month{'s' if rest != 1 else ''}")
+    return " and ".join(parts) or "0 months"
+
 
 def opportunity_savings_options(
     *, opportunity: Opportunity, rates: dict[tuple[str, int], MarketRate]
@@ -320,10 +358,11 @@ def opportunity_chart(*, opportunity: Opportunity, options: list[SavingsOption])
     )
     return {
         "months": list(range(horizon + 1)),
-        "current": {"label": f"Current loan ({opportunity.note_rate}%)", **current},
+        "current": {"label": f"Current loan ({percent(opportunity.note_rate)})", **current},
         "options": {
             option.key: {
-                "label": f"{option.label} ({option.rate}%)",
+                "label": f"{option.label} ({percent(option.rate)})",
+                "caption": option.in_words,
                 "break_even_month": option.savings.break_even_months,
                 **_amortization(
                     balance=opportunity.current_balance,

@@ -43,11 +43,11 @@ def test_rates_page_shows_rates_changes_chart_and_loan_counts(officer, officer_c
     assert response.status_code == 200
     body = response.content.decode()
     assert "refiapp runs on the real FRED history shipped with it" in body
-    assert "newest public observation is from <strong>2026-05-14</strong>" in body  # MORTGAGE30US
+    assert "newest public observation is from <strong>May 14, 2026</strong>" in body  # MORTGAGE30US
     row = re.search(
         r"<th scope=\"row\"[^>]*><a href=\"https://fred.stlouisfed.org/series/OBMMIC30YF\".*?</tr>", body, re.S
     )
-    assert "6.345%" in row.group(0) and "2025-09-25" in row.group(0)
+    assert "6.345\xa0%" in row.group(0) and "Sep 25, 2025" in row.group(0)
     assert "+0.089" in row.group(0) and "-0.169" in row.group(0)
     assert 'data-product="conforming-360">1<' in body
     assert "/static/chart.umd.min.js" in body and "/static/js/rates.js" in body
