@@ -117,8 +117,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-# The one date format and the one date-time format (core/formats/en/formats.py).
+# The one date format and the one date-time format (core/formats/en/formats.py; also the fallback when no
+# language is active, e.g. in a management command).
 FORMAT_MODULE_PATH = ["core.formats"]
+from core.formats.en.formats import DATE_FORMAT, DATETIME_FORMAT, SHORT_DATE_FORMAT, SHORT_DATETIME_FORMAT  # noqa: E402,F401
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
