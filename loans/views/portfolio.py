@@ -8,6 +8,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
+from core.exports import TableExport
 from core.tenancy import get_visible_or_404
 from core.views import HtmxTableMixin, ProfileRequiredMixin
 from loans.filters import LoanFilterSet
@@ -21,6 +22,7 @@ class LoanListView(ProfileRequiredMixin, HtmxTableMixin, ExportMixin, SingleTabl
     filterset_class = LoanFilterSet
     template_name = "loans/loan_list.html"
     export_formats = ("csv", "xlsx")
+    export_class = TableExport
     export_name = "portfolio"
 
     def get_queryset(self) -> QuerySet[Loan]:
