@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from core.choices import ProductType
 from core.formatting import date_text
-from core.money import percent
 from core.models import Organization
+from core.money import percent
 from rates import defaults
 from rates.fred import FredClient, FredError, FredNotConfigured
 from rates.importers import (

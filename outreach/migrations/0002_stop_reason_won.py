@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('outreach', '0001_initial'),
+        ("outreach", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='enrollment',
-            name='stop_reason',
-            field=models.CharField(blank=True, choices=[('replied', 'Borrower replied'), ('clicked', 'Borrower clicked the scheduling link'), ('booked', 'Borrower booked a call'), ('application', 'Application started'), ('won', 'Opportunity won'), ('opted_out', 'Borrower opted out'), ('manual', 'Stopped by the loan officer'), ('closed', 'Opportunity closed')], max_length=12),
+            model_name="enrollment",
+            name="stop_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("replied", "Borrower replied"),
+                    ("clicked", "Borrower clicked the scheduling link"),
+                    ("booked", "Borrower booked a call"),
+                    ("application", "Application started"),
+                    ("won", "Opportunity won"),
+                    ("opted_out", "Borrower opted out"),
+                    ("manual", "Stopped by the loan officer"),
+                    ("closed", "Opportunity closed"),
+                ],
+                max_length=12,
+            ),
         ),
     ]

@@ -265,7 +265,9 @@ class SavingsOption:
         if s.monthly_savings > 0:
             text = f"{head}: the payment drops by {usd(s.monthly_savings)} a month"
             if s.break_even_months:
-                text += f", which pays back the {usd(s.closing_costs)} of closing costs after {s.break_even_months} months"
+                text += (
+                    f", which pays back the {usd(s.closing_costs)} of closing costs after {s.break_even_months} months"
+                )
             text += "."
         else:
             text = (

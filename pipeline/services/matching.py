@@ -118,7 +118,7 @@ def match_run_execute(*, run: MatchRun, organization: Organization | None = None
 
 
 def match_start(*, organization: Organization, user: Any = None) -> tuple[MatchRun, bool]:
-    """"Run match now": claim the organization's run at once and queue its work after commit.
+    """ "Run match now": claim the organization's run at once and queue its work after commit.
 
     Returns (run, started). When a run is already going (a double click, a second manager, the daily run), that
     run is returned with ``started`` False and nothing is queued: one click, one run. The page follows the run

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rates', '0001_initial'),
+        ("rates", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='ratefetch',
-            options={'ordering': ['-started_at'], 'verbose_name_plural': 'rate fetches'},
+            name="ratefetch",
+            options={"ordering": ["-started_at"], "verbose_name_plural": "rate fetches"},
         ),
     ]

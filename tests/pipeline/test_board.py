@@ -292,7 +292,9 @@ def test_page_size_is_capped(officer, officer_client):
 
 
 def price(organization, *, date, product_type="conforming", term_months=360):  # type: ignore[no-untyped-def]
-    series = RateSeriesFactory(code=f"S-{product_type}-{term_months}", product_type=product_type, term_months=term_months)
+    series = RateSeriesFactory(
+        code=f"S-{product_type}-{term_months}", product_type=product_type, term_months=term_months
+    )
     SeriesMappingFactory(organization=organization, product_type=product_type, term_months=term_months, series=series)
     RateObservationFactory(series=series, date=date)
     return series

@@ -182,8 +182,12 @@ def test_a_future_dated_sheet_is_refused(manager_client):
 
 
 def _import(client, sheet: str, *, price: bool = True):  # type: ignore[no-untyped-def]
-    preview = upload(client, sheet) if price else client.post(
-        reverse("rates:rate_sheet"), {"file": SimpleUploadedFile("sheet.csv", sheet.encode(), "text/csv")}
+    preview = (
+        upload(client, sheet)
+        if price
+        else client.post(
+            reverse("rates:rate_sheet"), {"file": SimpleUploadedFile("sheet.csv", sheet.encode(), "text/csv")}
+        )
     )
     confirm = preview.context["confirm"]
     data = {"content": confirm.initial["content"], "use_for_pricing": "True" if price else ""}
@@ -206,4 +210,6 @@ def test_an_upload_reprices_the_boards_rates_and_offers_the_match(manager, manag
     from pipeline.services.matching import match_organization
 
     match_organization(organization=manager.organization)
-    assert "The board has not seen these rates yet" not in manager_client.get(reverse("pipeline:rates")).content.decode()
+    assert (
+        "The board has not seen these rates yet" not in manager_client.get(reverse("pipeline:rates")).content.decode()
+    )
