@@ -2,7 +2,8 @@
 
 CSV: plain values (money with cents, rates in percent, dates as YYYY-MM-DD) under headers that carry the unit
 ("Note rate (%)", "Monthly savings ($)"). XLSX: money as numbers in a currency format, rates as percent with
-three decimals, dates as real dates in the one date format. Every list page's ExportMixin uses this class.
+three decimals, dates as real dates in the one date format. Every list page's export uses this class; it keeps
+``core.tables.SafeTableExport``'s CSV-injection guard (formula-like text is prefixed in CSV, a text cell in XLSX).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 import django_tables2 as tables
-from django_tables2.export import TableExport as BaseTableExport
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+
+from core.tables import SafeTableExport, formula_like
 
 # kind: (CSV unit, XLSX number format)
 KINDS: dict[str, tuple[str, str | None]] = {
@@ -67,7 +69,7 @@ def _as_number(value: Any) -> Any:
     return value
 
 
-class TableExport(BaseTableExport):
+class TableExport(SafeTableExport):
     def __init__(self, export_format: str, table: Any, exclude_columns: Any = None, dataset_kwargs: Any = None):
         excluded = set(exclude_columns or ())
         self.kinds = [
@@ -84,7 +86,7 @@ class TableExport(BaseTableExport):
     def export(self) -> Any:
         if self.format == self.XLSX:
             return self.xlsx()
-        return super().export()
+        return super().export()  # CSV: SafeTableExport prefixes formula-like text
 
     def xlsx(self) -> bytes:
         workbook = Workbook(write_only=True)
@@ -111,6 +113,8 @@ class TableExport(BaseTableExport):
                 cell = WriteOnlyCell(sheet, value=value)
                 if number_format and value is not None and not isinstance(value, str):
                     cell.number_format = number_format
+                if cell.data_type == "f" or formula_like(value):
+                    cell.data_type, cell.quotePrefix = "s", True  # shown as typed, never evaluated
                 cells.append(cell)
             sheet.append(cells)
         buffer = io.BytesIO()

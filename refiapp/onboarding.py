@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.models import LoanOfficer, Organization
@@ -123,8 +124,9 @@ def organization_setup(
             organization.timezone = timezone
         try:
             organization.full_clean()
-        except Exception as exc:  # ValidationError: the command prints the field errors
-            raise SetupError(str(exc)) from exc
+        except ValidationError as exc:
+            problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+            raise SetupError(problems) from exc
         organization.save()
         outcome = "created"
     organization_ensure_defaults(organization=organization)

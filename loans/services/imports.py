@@ -419,6 +419,7 @@ def loan_import_preview(
     loan_import.full_clean(exclude=["file"])
     file.seek(0)
     loan_import.file.save(name, File(file), save=False)
+    loan_import.file_size = loan_import.file.size
     loan_import.save()
     try:
         result = _run(loan_import, write=False)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
-from django_tables2.export import ExportMixin
 
 from core.exports import TableExport
 from core.models import LoanOfficer
+from core.tables import SafeExportMixin
 from core.views import HtmxTableMixin, ProfileRequiredMixin
 from pipeline.filters import OpportunityBoardFilterSet
 from pipeline.models import Opportunity
@@ -20,15 +20,7 @@ from pipeline.tables import OpportunityBoardTable
 from pipeline.views.matching import match_status_context
 
 
-def optional_url(name: str, *args: Any) -> str | None:
-    """The URL of a view another part of the app may provide, or None while it does not exist."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-
-
-class BoardView(ProfileRequiredMixin, HtmxTableMixin, ExportMixin, SingleTableMixin, FilterView):
+class BoardView(ProfileRequiredMixin, HtmxTableMixin, SafeExportMixin, SingleTableMixin, FilterView):
     table_class = OpportunityBoardTable
     filterset_class = OpportunityBoardFilterSet
     template_name = "pipeline/board.html"

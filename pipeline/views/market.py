@@ -42,7 +42,7 @@ def rates_overview(request: HttpRequest) -> HttpResponse:
     reprice = bool(
         changed_at
         and (last_match is None or last_match.started_at < changed_at)
-        or (last_match is not None and last_match.status == MatchRun.Status.RUNNING)
+        or (last_match is not None and last_match.status in (MatchRun.Status.QUEUED, MatchRun.Status.RUNNING))
     )
     context: dict[str, Any] = {
         "reprice": reprice,

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.tenancy import get_visible_or_404
 from core.views import profile_required
 from pipeline.models import MatchRun
-from pipeline.services.matching import match_start
+from pipeline.services.matching import ACTIVE, match_start
 
 STATUS_TEMPLATE = "pipeline/match_status.html"
 POLL_SECONDS = 2
@@ -25,7 +25,7 @@ POLL_SECONDS = 2
 def match_status_context(*, run: MatchRun | None, can_run: bool, just_finished: bool = False) -> dict[str, Any]:
     return {
         "run": run,
-        "running": run is not None and run.status == MatchRun.Status.RUNNING,
+        "running": run is not None and run.status in ACTIVE,
         "can_run": can_run,
         "just_finished": just_finished,
         "poll_seconds": POLL_SECONDS,
@@ -60,7 +60,7 @@ def match_run_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The run's progress for the board's poll: while it runs, the same poll again; when it has ended, its
     outcome and an ``HX-Trigger: match-finished`` so the board reloads its table."""
     run = get_visible_or_404(MatchRun, request.user, pk=pk)
-    finished = run.status != MatchRun.Status.RUNNING
+    finished = run.status not in ACTIVE
     context = match_status_context(run=run, can_run=request.profile.is_manager, just_finished=finished)  # type: ignore[attr-defined]
     response = render(request, STATUS_TEMPLATE, context)
     if finished:

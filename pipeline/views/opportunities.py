@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,7 +22,6 @@ from pipeline.forms import NoteForm, StageChangeForm
 from pipeline.models import Activity, Opportunity
 from pipeline.selectors import board as selectors
 from pipeline.services.opportunities import StageChangeError, opportunity_add_note, opportunity_change_stage
-from pipeline.views.board import optional_url
 
 WORKSPACE_TEMPLATE = "pipeline/opportunity_workspace.html"
 
@@ -51,7 +51,7 @@ def _context(
         "notes": [entry for entry in timeline if entry.kind == Activity.Kind.NOTE],
         "stage_form": stage_form or StageChangeForm(initial={"stage": opportunity.stage}),
         "note_form": note_form or NoteForm(),
-        "refinance_url": optional_url("refinance:initiate", opportunity.pk),
+        "refinance_url": reverse("refinance:initiate", args=[opportunity.pk]),
         "status_message": status_message,
     }
 
