@@ -74,7 +74,7 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
     )
     loan_officer = django_filters.ModelChoiceFilter(label="Loan officer", queryset=_board_officers)
     branch = django_filters.ModelChoiceFilter(label="Branch", queryset=_board_branches)
-    product_type = django_filters.ChoiceFilter(label="Product", choices=ProductType.choices, empty_label="Any product")
+    product_type = django_filters.ChoiceFilter(label="Product", choices=ProductType.choices)
     stage = django_filters.ChoiceFilter(
         label="Stage",
         method="filter_stage",
@@ -86,7 +86,8 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
         field_name="monthly_savings",
         lookup_expr="gte",
         min_value=Decimal("0"),
-        widget=forms.NumberInput(attrs={"step": "1", "min": "0", "inputmode": "decimal"}),
+        # Cents are allowed (250.50): step 0.01, not 1.
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
     )
     min_score = django_filters.NumberFilter(
         label="Min score (%)",

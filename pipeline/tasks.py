@@ -7,7 +7,7 @@ import logging
 
 from core.models import Organization
 from pipeline.models import MatchRun
-from pipeline.services.matching import MatchAlreadyRunning, match_claims_release_abandoned
+from pipeline.services.matching import MatchAlreadyRunning, match_claims_release_abandoned, match_queued_run_start
 from pipeline.services.matching import match_organization as match_service
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,13 @@ def match_organization(
         logger.info("match skipped: %s", exc)
         return None
     return run.pk
+
+
+def match_claimed_run(run_id: int) -> int | None:
+    """The work of a run queued by "Run match now". A redelivered task (at-least-once broker) finds the run no
+    longer queued and does nothing."""
+    run = match_queued_run_start(run_id=run_id)
+    return run.pk if run is not None else None
 
 
 def resume_interrupted_matches() -> list[str]:

@@ -303,8 +303,14 @@ def _enrollment(action: str, status: str) -> Callable[[Tenant], Target]:
     return make
 
 
+def _match_run(t: Tenant) -> Target:
+    run = MatchRunFactory(organization=t.org)
+    return Target(run, {"pk": run.pk})
+
+
 GET, POST = ("GET",), ("POST",)
 URL_CASES: list[UrlCase] = [
+    UrlCase("pipeline:match_run_status", _match_run, GET),
     UrlCase("pipeline:opportunity_detail", _opportunity, GET),
     UrlCase(
         "pipeline:opportunity_stage",

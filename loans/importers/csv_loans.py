@@ -1,4 +1,5 @@
-"""CSV loan exports: the documented columns (docs/import-format.md) and the names common LOS exports use.
+"""CSV loan exports: the documented columns (the import help page, /imports/help/, and docs/import-format.md)
+and the names common LOS exports use.
 
 The file is streamed twice from its opener (first the loan numbers, to reject duplicates, then every row),
 never held in memory. UTF-8 with or without a byte-order mark; comma, semicolon or tab separated.
@@ -167,7 +168,9 @@ class CsvLoanImporter:
         ]
         if missing:
             described = "; ".join(f"{name} (e.g. {', '.join(repr(a) for a in ALIASES[name][1:3])})" for name in missing)
-            raise ImportFileError(f"Missing required columns: {described}. See docs/import-format.md.")
+            raise ImportFileError(
+                f"Missing required columns: {described}. The import help page lists every column and its names."
+            )
         return {index: field for field, (_priority, index) in chosen.items()}, ignored
 
     # --- passes --------------------------------------------------------------------------------------------

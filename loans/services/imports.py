@@ -378,6 +378,9 @@ def _store(loan_import: LoanImport, result: ImportResult, *, status: str) -> Non
     loan_import.errors = result.errors
 
 
+NO_ROWS = "The file has no loan rows: only a header line. Export the loans again with their rows."
+
+
 def _file_error(exc: ImportFileError) -> ImportResult:
     return ImportResult(errors=[{"line": None, "column": "", "message": str(exc), "loan_number": ""}])
 
@@ -424,6 +427,8 @@ def loan_import_preview(
     try:
         result = _run(loan_import, write=False)
         status = LoanImport.Status.PREVIEWED
+        if result.total == 0:
+            raise ImportFileError(NO_ROWS)
     except ImportFileError as exc:
         result = _file_error(exc)
         status = LoanImport.Status.REJECTED

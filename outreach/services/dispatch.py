@@ -54,7 +54,7 @@ from outreach.services.recording import (
 )
 from outreach.sms import SmsError, SmsGateway, SmsPermanentError, SmsTransientError, SmsUnknownOutcome, get_sms_gateway
 from pipeline.models import Opportunity
-from rates.selectors import MarketRate, is_stale, market_rates
+from rates.selectors import MarketRate, is_stale, is_stale_date, market_rates
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,28 @@ def suppression_reason(borrower: Borrower, channel: str) -> str:
             (bool(borrower.sms_undeliverable_reason), f"SMS undeliverable: {borrower.sms_undeliverable_reason}"),
         ]
     return next((text for failed, text in checks if failed), "Not allowed on this channel.")
+
+
+SKIP_LABELS = (
+    ("do-not-contact", "Skipped: do not contact"),
+    ("consent", "Skipped: no consent"),
+    ("opted out", "Skipped: opted out"),
+    ("unsubscribed", "Skipped: opted out"),
+    ("undeliverable", "Skipped: undeliverable"),
+    ("no email", "Skipped: no email address"),
+    ("no mobile", "Skipped: no mobile number"),
+)
+
+
+def planned_skip(borrower: Borrower, channel: str) -> tuple[str, str]:
+    """(short label, reason) when a scheduled message will not go out because of the borrower's consent or
+    address (the dispatcher suppresses it on its due date), else ("", "")."""
+    reason = suppression_reason(borrower, channel)
+    if not reason:
+        return "", ""
+    lowered = reason.lower()
+    label = next((text for key, text in SKIP_LABELS if key in lowered), "Skipped")
+    return label, reason
 
 
 def messages_claim(*, now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> tuple[str, list[int]]:
@@ -403,7 +425,7 @@ class Dispatcher(MessageRecorder):
         if not opportunity.qualifies:
             return "No longer qualifies at today's rate: waits until a match finds it again."
         today = now.astimezone(zone_for(borrower=opportunity.borrower, organization=organization)).date()
-        if (today - opportunity.market_rate_date).days > organization.staleness_days:
+        if is_stale_date(opportunity.market_rate_date, organization=organization, as_of=today):
             return f"Savings were computed on the {opportunity.market_rate_date:%Y-%m-%d} rate: waits for a new match."
         return ""
 

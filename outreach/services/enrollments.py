@@ -20,7 +20,7 @@ RUNNING = (Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED)
 # Stages at which outreach must not run: the borrower applied (refinance initiated) or the opportunity is closed.
 STOP_STAGES = {
     Opportunity.Stage.APPLICATION: Enrollment.StopReason.APPLICATION,
-    Opportunity.Stage.WON: Enrollment.StopReason.APPLICATION,
+    Opportunity.Stage.WON: Enrollment.StopReason.WON,
     Opportunity.Stage.LOST: Enrollment.StopReason.CLOSED,
     Opportunity.Stage.ARCHIVED: Enrollment.StopReason.CLOSED,
 }

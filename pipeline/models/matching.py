@@ -45,6 +45,7 @@ class ThresholdRule(models.Model):
 
 
 class MatchRunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"  # "Run match now" claimed it; a worker has not picked it up yet
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
@@ -84,9 +85,12 @@ class MatchRun(models.Model):
         constraints = [
             choices_check("status", MatchRunStatus, "%(app_label)s_%(class)s_status_valid"),
             choices_check("trigger", MatchRunTrigger, "%(app_label)s_%(class)s_trigger_valid"),
-            # Concurrent runs for one organization cannot both write: the second INSERT fails.
+            # Concurrent runs for one organization cannot both write: the second INSERT fails (a queued run counts,
+            # so a second click on "Run match now" cannot queue another).
             models.UniqueConstraint(
-                fields=["organization"], condition=Q(status="running"), name="%(app_label)s_%(class)s_one_running"
+                fields=["organization"],
+                condition=Q(status__in=["queued", "running"]),
+                name="%(app_label)s_%(class)s_one_running",
             ),
         ]
 

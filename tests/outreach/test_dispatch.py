@@ -190,9 +190,7 @@ def test_missing_rate_blocks_the_send(frozen, officer):
     assert Message.objects.get().hold_reason == "Waiting for rates: no market rate for Conforming 30-year."
 
 
-@pytest.mark.parametrize(
-    ("stage", "reason"), [("application", "application"), ("won", "application"), ("lost", "closed")]
-)
+@pytest.mark.parametrize(("stage", "reason"), [("application", "application"), ("won", "won"), ("lost", "closed")])
 def test_closed_or_applied_opportunity_stops_the_sequence_at_send_time(opportunity, stage, reason):
     enrollment = enroll(opportunity, steps=((1, "email"), (4, "sms")))
     Opportunity.objects.filter(pk=opportunity.pk).update(stage=stage)

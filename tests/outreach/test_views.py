@@ -40,8 +40,11 @@ def test_borrower_page_shows_the_numbers_and_the_officer_card(client, enrollment
     html = response.content.decode()
     for text in [
         "Hi Ana",
-        "7.25%",
-        "6.125%",
+        "7.250\xa0%",
+        "6.125\xa0%",
+        "is the average market rate of the",  # whose rate, of which date, not an offer
+        "monthly payments of $2,448.23 (principal and interest only)",  # the Regulation Z terms
+        "so your actual payment will be greater",
         "$2,728.71",
         "$2,448.23",
         "$280.48",
