@@ -21,7 +21,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from core.choices import Amortization, ProductType
+from core.money import MAX_RATE
 from core.us_states import state_code
+from loans import finance, limits
 from loans.models import Loan
 
 Opener = Callable[[], BinaryIO]
@@ -178,8 +180,8 @@ def parse_positive_money(value: str) -> Decimal:
 
 def parse_rate(value: str) -> Decimal:
     number = _decimal(value, "rate")
-    if not Decimal("0") <= number <= Decimal("25"):
-        raise ValueError("rate out of range: give percent between 0 and 25, e.g. 6.5 or 6.500%")
+    if not Decimal("0") <= number <= MAX_RATE:
+        raise ValueError(f"rate out of range: give percent between 0 and {MAX_RATE}, e.g. 6.5 or 6.500%")
     if Decimal("0") < number < Decimal("1"):
         raise ValueError("rate looks like a fraction: give percent, e.g. 6.5 for 6.5 %")
     return _places(number, 3, "rate")
@@ -419,37 +421,10 @@ FIELDS: dict[str, Field] = {f.name: f for f in _FIELDS}
 # A borrower name may also come as one "full name" value, split on the last space.
 FULL_NAME = "borrower_full_name"
 
-# FHFA baseline conforming loan limits (one unit). A Conventional loan above the limit of its note year is
-# a jumbo; high-cost-area loans above the baseline are classed jumbo unless the file says "Conforming".
-CONFORMING_LIMITS = {
-    2016: Decimal("417000"),
-    2017: Decimal("424100"),
-    2018: Decimal("453100"),
-    2019: Decimal("484350"),
-    2020: Decimal("510400"),
-    2021: Decimal("548250"),
-    2022: Decimal("647200"),
-    2023: Decimal("726200"),
-    2024: Decimal("766550"),
-    2025: Decimal("806500"),
-    2026: Decimal("832750"),
-}
-
-
-def conforming_limit(year: int) -> Decimal:
-    if year < min(CONFORMING_LIMITS):
-        return CONFORMING_LIMITS[min(CONFORMING_LIMITS)]
-    return CONFORMING_LIMITS.get(year, CONFORMING_LIMITS[max(CONFORMING_LIMITS)])
-
-
-def add_months(date: dt.date, months: int) -> dt.date:
-    index = date.month - 1 + months
-    return date.replace(year=date.year + index // 12, month=index % 12 + 1, day=1)
-
 
 def first_payment_after(note_date: dt.date) -> dt.date:
     """The usual first payment date: the first day of the second month after the note date."""
-    return add_months(note_date, 2)
+    return finance.add_months(note_date.replace(day=1), 2)
 
 
 def split_full_name(full_name: str) -> tuple[str, str]:
@@ -480,11 +455,11 @@ def finish_row(row: LoanRow, *, today: dt.date) -> LoanRow:
     elif values["first_payment_date"] <= note_date:
         row.error("first_payment_date", "first payment date must be after the note date")
     if "maturity_date" not in values:
-        values["maturity_date"] = add_months(values["first_payment_date"], values["term_months"] - 1)
+        values["maturity_date"] = finance.add_months(values["first_payment_date"], values["term_months"] - 1)
     elif values["maturity_date"] <= values["first_payment_date"]:
         row.error("maturity_date", "maturity date must be after the first payment date")
     if values.get("product_type", CONVENTIONAL) == CONVENTIONAL:
-        limit = conforming_limit(note_date.year)
+        limit = limits.conforming_baseline(note_date.year)
         values["product_type"] = ProductType.JUMBO if values["original_amount"] > limit else ProductType.CONFORMING
     if "property_value" in values:
         values.setdefault("property_value_date", note_date)

@@ -30,7 +30,7 @@ def priced(officer):
     SeriesMappingFactory(organization=officer.organization, series=series)
     RateObservationFactory(series=series, date=dt.date(2026, 11, 20), rate=Decimal("6.125"))
     LoanFactory(loan_officer=officer)
-    LoanFactory(loan_officer=officer, product_type="jumbo")
+    LoanFactory(loan_officer=officer, product_type="jumbo", original_amount=Decimal("1000000.00"))  # jumbo-sized
     return officer.organization
 
 
