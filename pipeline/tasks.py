@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from core.calendar import is_business_day
 from core.models import Organization
 from pipeline.models import MatchRun
 from pipeline.services.matching import MatchAlreadyRunning
@@ -13,12 +14,17 @@ from pipeline.services.matching import match_organization as match_service
 logger = logging.getLogger(__name__)
 
 
-def match_all_organizations(as_of: str | None = None) -> list[int]:
+def match_all_organizations(as_of: str | None = None, business_days_only: bool = False) -> list[int]:
     """The daily match, run right after the rate fetch: one match per organization. An organization whose
     match is already running is skipped (its running match covers today); another's failure does not stop the
-    rest. Returns the ids of the MatchRuns that succeeded."""
+    rest. With ``business_days_only``, an organization where today (in its own zone) is a weekend day or a US
+    federal holiday is skipped. Returns the ids of the MatchRuns that succeeded."""
     runs = []
-    for org_id in Organization.objects.order_by("pk").values_list("pk", flat=True):
+    for organization in Organization.objects.order_by("pk"):
+        if business_days_only and not is_business_day(organization.today()):
+            logger.info("match skipped: %s is not a business day for %s", organization.today(), organization.slug)
+            continue
+        org_id = organization.pk
         try:
             run = match_organization(org_id, as_of=as_of, trigger=MatchRun.Trigger.SCHEDULE)
         except MatchAlreadyRunning as exc:

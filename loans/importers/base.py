@@ -23,7 +23,7 @@ from django.core.validators import validate_email
 from core.choices import Amortization, ProductType
 from core.money import MAX_RATE
 from core.us_states import state_code
-from loans import finance, limits
+from loans import finance, geo, limits
 from loans.models import Loan
 
 Opener = Callable[[], BinaryIO]
@@ -388,6 +388,8 @@ _FIELDS = [
         parse_choice(OCCUPANCIES, "Primary, Second Home, Investment"),
         "Primary, Second Home, Investment (default Primary).",
     ),
+    Field("current_rate", parse_rate, "ARM: the rate in force now (matched on it instead of the note rate)."),
+    Field("annual_mip", parse_rate, "FHA: annual mortgage insurance premium, percent (e.g. 0.55)."),
     Field("current_upb", parse_money, "Current unpaid principal balance."),
     Field("upb_as_of", parse_date, "Date of the current UPB."),
     Field("property_value", parse_positive_money, "Appraised or estimated property value."),
@@ -409,7 +411,8 @@ _FIELDS = [
     Field("borrower_email", parse_email, "Borrower email."),
     Field("borrower_mobile", parse_phone, "Borrower mobile phone; stored as E.164 (+13125550100)."),
     Field("borrower_state", parse_state, "Borrower mailing state (default: the property state)."),
-    Field("borrower_timezone", parse_timezone, "IANA timezone (default: from the mailing state)."),
+    Field("borrower_zip", parse_zip, "Borrower mailing ZIP (gives the time zone; default: the property ZIP)."),
+    Field("borrower_timezone", parse_timezone, "IANA timezone (default: from the mailing ZIP, else property ZIP)."),
     Field("email_consent", parse_bool, "Y/N: consent to marketing email."),
     Field("sms_consent", parse_bool, "Y/N: prior express written consent to marketing SMS."),
     Field("sms_consent_source", parse_text(200), "How the SMS consent was given (required with SMS consent Y)."),
@@ -463,6 +466,9 @@ def finish_row(row: LoanRow, *, today: dt.date) -> LoanRow:
         values["product_type"] = ProductType.JUMBO if values["original_amount"] > limit else ProductType.CONFORMING
     if "property_value" in values:
         values.setdefault("property_value_date", note_date)
+    if "property_zip" in values:  # the county (its loan limit) follows the ZIP
+        place = geo.zip_place(values["property_zip"])
+        values["property_county_fips"] = place.county_fips if place is not None else ""
     if values.get("sms_consent") and not values.get("sms_consent_source"):
         row.error("sms_consent_source", "SMS consent needs its source (how and when the borrower agreed)")
     return row
