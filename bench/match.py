@@ -148,8 +148,8 @@ def build_postgresql(org: Organization, officers: list[LoanOfficer], n: int) -> 
                 SELECT g.*, DATE '2015-01-01' + (u1 * 4160)::int AS note_date FROM g
             ), b AS (
                 INSERT INTO loans_borrower (organization_id, first_name, last_name, email, mobile_phone,
-                    mailing_state, mailing_zip, timezone, email_consent, sms_consent, sms_consent_source, do_not_contact,
-                    email_undeliverable_reason, sms_undeliverable_reason, created_at, updated_at)
+                    mailing_state, mailing_zip, timezone, email_consent, sms_consent, sms_consent_source,
+                    do_not_contact, email_undeliverable_reason, sms_undeliverable_reason, created_at, updated_at)
                 SELECT %(org)s, 'Borrower', 'B' || i, 'b' || i || '@bench.example.com', '', 'IL', '', '', TRUE, FALSE,
                        '', FALSE, '', '', now(), now()
                 FROM generate_series(1, %(n)s) AS i
