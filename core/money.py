@@ -11,6 +11,15 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.001")
 ZERO = Decimal("0.00")
+MAX_RATE = Decimal("25")  # the highest rate (percent) refiapp accepts anywhere: imports, FRED, forms, the API
+
+
+def validate_rate(value: Decimal) -> None:
+    """A percent rate between 0 and MAX_RATE (25 %)."""
+    from django.core.exceptions import ValidationError
+
+    if not Decimal(0) <= Decimal(value) <= MAX_RATE:
+        raise ValidationError(f"A rate is a percent between 0 and {MAX_RATE}.")
 
 
 def to_decimal(value: Decimal | int | str | float) -> Decimal:

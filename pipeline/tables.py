@@ -214,6 +214,15 @@ class OpportunityBoardTable(BaseTable):
         return "; ".join(text for _, text in self.flag_list(record)) or "Qualifies"
 
 
+def rate_used_html(record):  # type: ignore[no-untyped-def]
+    """The rate the loan was matched on; an ARM says whether it is its current rate (from the file) or its note
+    rate (the file gave no current rate)."""
+    if not record.is_arm:
+        return percent(record.note_rate)
+    basis = "ARM, current rate" if record.rate_is_current else "ARM, note rate"
+    return format_html('{} <span class="muted">({})</span>', percent(record.note_rate), basis)
+
+
 # td classes: numbers align right; "phone-hide" columns are left out of the phone card (the figures that matter
 # stay: borrower, status, rates, savings, break-even, stage).
 CELL_CLASSES = {
@@ -244,7 +253,7 @@ BOARD_CELLS = {
     "loan_officer": lambda table, r, url: escape(r.loan_officer.display_name if r.loan_officer else "—"),
     "branch": lambda table, r, url: escape(r.branch.name if r.branch else "—"),
     "product_type": lambda table, r, url: escape(r.get_product_type_display()),
-    "note_rate": lambda table, r, url: percent(r.note_rate),
+    "note_rate": lambda table, r, url: rate_used_html(r),
     "market_rate": lambda table, r, url: percent(r.market_rate),
     "spread": lambda table, r, url: points(r.spread),
     "monthly_savings": lambda table, r, url: usd(r.monthly_savings),

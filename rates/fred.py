@@ -19,6 +19,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from core.money import MAX_RATE
 from core.money import rate as round_rate
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,6 @@ logger = logging.getLogger(__name__)
 MISSING = "."  # FRED's marker for "no value on this date" (holidays).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_LIMIT = 100_000  # FRED's maximum page size.
-MAX_RATE = Decimal("25")
 
 
 class FredError(Exception):

@@ -33,7 +33,8 @@ from django.db import models, transaction
 from core.choices import Amortization, ProductType, term_bucket
 from core.models import Branch, LoanOfficer, Organization
 from core.us_states import state_timezone
-from loans.importers.base import LoanRow, conforming_limit, finish_row
+from loans.importers.base import LoanRow, finish_row
+from loans.limits import conforming_baseline
 from loans.models import Loan, LoanProduct
 from loans.services.imports import ImportResult, loan_rows_upsert
 from los.models import LosConnection, ProcessedFile
@@ -74,14 +75,15 @@ STAFF = [
 EMAIL_DOMAIN = "prairiestatehl.example"
 
 # code: name, product type, term, rate type, max LTV rate-term, max LTV cash-out, min score, max DTI, max amount
+# (the 2026 high-cost conforming ceiling and the 2025 FHA ceiling: the county limits of loans.limits decide the rest)
 # fmt: off
 PRODUCTS: dict[str, tuple[str, str, int, str, str, str, int, str, str | None]] = {
     "CONF30": ("Conforming 30-year fixed",
-                ProductType.CONFORMING, 360, "fixed", "97.00", "80.00", 620, "50.00", "806500"),
+                ProductType.CONFORMING, 360, "fixed", "97.00", "80.00", 620, "50.00", "1249125"),
     "CONF15": ("Conforming 15-year fixed",
-                ProductType.CONFORMING, 180, "fixed", "97.00", "80.00", 620, "50.00", "806500"),
+                ProductType.CONFORMING, 180, "fixed", "97.00", "80.00", 620, "50.00", "1249125"),
     "JUMBO30": ("Jumbo 30-year fixed", ProductType.JUMBO, 360, "fixed", "89.99", "70.00", 700, "43.00", "3000000"),
-    "FHA30": ("FHA 30-year fixed", ProductType.FHA, 360, "fixed", "96.50", "80.00", 580, "56.99", "524225"),
+    "FHA30": ("FHA 30-year fixed", ProductType.FHA, 360, "fixed", "96.50", "80.00", 580, "56.99", "1209750"),
     "VA30": ("VA 30-year fixed", ProductType.VA, 360, "fixed", "100.00", "90.00", 580, "60.00", None),
     "USDA30": ("USDA Guaranteed 30-year fixed", ProductType.USDA, 360, "fixed", "100.00", "80.00", 640, "41.00", None),
 }
@@ -337,7 +339,7 @@ def demo_loan_row(index: int, officers: list[LoanOfficer], branch: Branch) -> Lo
     market = history.on(note_date)
     note_rate = ((market + rng.choice(MARGINS)) / EIGHTH).quantize(Decimal("1"), ROUND_HALF_UP) * EIGHTH
 
-    limit = float(conforming_limit(note_date.year))
+    limit = float(conforming_baseline(note_date.year))
     if product_type == ProductType.JUMBO:
         amount = _round_to(rng.triangular(limit + 15_000, 2_000_000, limit + 250_000), 500)
     else:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.utils import timezone
-
 from outreach.tasks import enroll_organization
 from pipeline.tasks import match_all_organizations, match_organization
 from rates.tasks import fetch_rates
@@ -14,15 +10,17 @@ from scoring.tasks import refresh_house_prices, score_all_organizations, score_o
 
 def daily_refresh() -> str:
     """The daily schedule (refiapp.schedules "daily-rates-and-match"): fetch today's rates and house price
-    indexes, then, on business days, queue one ``daily_match`` task per organization, so the cluster's workers
-    (on any number of machines) share the matches and one organization's failure never blocks another. On other
-    days only the scores move (engagement changes them on weekends too). Returns a summary for the task log."""
+    indexes, then queue one ``daily_match`` task per organization for which today, in its own zone, is a
+    business day (Monday to Friday, not a US federal holiday), so the cluster's workers (on any number of
+    machines) share the matches and one organization's failure never blocks another; then score everyone
+    (engagement moves scores on other days too; an organization's own task rescores it after its match).
+    Returns a summary for the task log."""
     fetched = fetch_rates()
     house_prices = refresh_house_prices()
-    today = timezone.now().date()
-    if not is_business_day(today):
-        return f"{fetched}; {house_prices}; {score_all_organizations()}; no match on {today:%A}"
-    queued = match_all_organizations(as_of=None, task="refiapp.tasks.daily_match")
+    queued = match_all_organizations(as_of=None, task="refiapp.tasks.daily_match", business_days_only=True)
+    if not queued:
+        scored = score_all_organizations()
+        return f"{fetched}; {house_prices}; {scored}; no match: not a business day for any organization"
     return f"{fetched}; {house_prices}; queued the match of {len(queued)} organization(s)"
 
 
@@ -38,7 +36,3 @@ def daily_match(organization_id: int, as_of: str | None = None) -> str:
         f"organization {organization_id}: match run {run_id}; scored {scored}, {proactive} proactive; "
         f"enrolled {enrolled}"
     )
-
-
-def is_business_day(day: dt.date) -> bool:
-    return day.weekday() < 5

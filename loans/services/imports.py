@@ -38,7 +38,8 @@ from django.utils import timezone
 
 from core.models import Branch, LoanOfficer, Organization
 from core.tenancy import profile_for
-from core.us_states import state_timezone
+from core.us_states import single_zone
+from loans import geo
 from loans.importers import ImportFileError, LoanRow, RowError, detect_format, importer_for
 from loans.importers.base import find_duplicates
 from loans.models import Borrower, ConsentEvent, Loan, LoanImport
@@ -70,6 +71,9 @@ LOAN_FIELDS = [
     "property_city",
     "property_state",
     "property_zip",
+    "property_county_fips",
+    "current_rate",
+    "annual_mip",
     "credit_score",
     "dti",
     "days_past_due",
@@ -285,11 +289,18 @@ class _Run:
         moved = bool(state) and state != borrower.mailing_state
         if state:
             put("mailing_state", state)
+        if values.get("borrower_zip"):
+            put("mailing_zip", values["borrower_zip"])
         if values.get("borrower_timezone"):
             put("timezone", values["borrower_timezone"])
-        elif state and (moved or not borrower.timezone):
-            # The state's main timezone, unless someone already set a (more precise) one for this state.
-            put("timezone", state_timezone(state))
+        elif moved or not borrower.timezone or values.get("borrower_zip"):
+            # The ZIP's zone (mailing, else property); unknown stays empty, and outreach then sends only in the
+            # hours that are 8am–9pm in every zone of the state (a state's main zone is wrong in split states).
+            zone = geo.zip_timezone(borrower.mailing_zip, values.get("property_zip", "")) or single_zone(
+                borrower.mailing_state
+            )
+            if zone or moved:
+                put("timezone", zone)
 
         if values.get("email_consent") is True and not borrower.email_consent:
             put("email_consent", True)

@@ -44,7 +44,7 @@ from core.models import Organization
 from loans.models import Borrower, Loan
 from outreach.models import Enrollment, Message
 from outreach.rendering import Links, Rendered, TemplateError, absolute, links_for, render_step, token_context
-from outreach.sendwindow import is_within_window, next_window_start, window_end_for, zone_for
+from outreach.sendwindow import send_wait, window_end_for, zone_for, zones_for
 from outreach.services.consent import borrower_mark_undeliverable, borrower_opt_out
 from outreach.services.engagement import opportunities_mark_contacted
 from outreach.services.enrollments import STOP_STAGES, enrollment_stop, enrollments_complete_finished
@@ -378,14 +378,10 @@ class Dispatcher(MessageRecorder):
         if stale:
             self._hold(message, token, due_at=now + STALE_RATE_RECHECK, reason=stale)
             return None
-        zone = zone_for(borrower=borrower, organization=organization)
-        if not is_within_window(when=now, zone=zone, end=window_end_for(borrower)):
-            self._hold(
-                message,
-                token,
-                due_at=next_window_start(when=now, zone=zone),
-                reason=f"Quiet hours: waits for 8:00 {zone.key}.",
-            )
+        zones = zones_for(borrower=borrower, organization=organization)
+        wait = send_wait(when=now, zones=zones, end=window_end_for(borrower), skip_sundays=organization.skip_sundays)
+        if wait is not None:  # quiet hours, a federal holiday or a Sunday where the borrower is
+            self._hold(message, token, due_at=wait.until, reason=wait.reason)
             return None
 
         links = links_for(opportunity_id=opportunity.pk, borrower_id=borrower.pk, message_id=message.pk)

@@ -146,7 +146,10 @@ class Opportunity(models.Model):
     market_series = models.CharField(max_length=40)
     market_rate = models.DecimalField(**RATE)
     market_rate_date = models.DateField()
-    note_rate = models.DecimalField(**RATE)
+    note_rate = models.DecimalField(**RATE, help_text="The rate the loan was matched on (see rate_is_current).")
+    rate_is_current = models.BooleanField(
+        default=False, help_text="An ARM matched on its current rate from the file, not its note rate."
+    )
     spread = models.DecimalField(**RATE, help_text="Note rate − market rate, in percentage points.")
     threshold = models.DecimalField(**RATE, help_text="The minimum spread that applied (flat rule).")
     optimal_threshold = models.DecimalField(

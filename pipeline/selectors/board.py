@@ -97,6 +97,8 @@ BOARD_FIELDS = (
     "product_type",
     "qualifies",
     "note_rate",
+    "is_arm",
+    "rate_is_current",
     "market_rate",
     "market_rate_date",
     "spread",
@@ -325,7 +327,8 @@ def opportunity_savings_options(
         savings = finance.refinance_savings(
             balance=opportunity.current_balance,
             current_payment=opportunity.current_payment,
-            remaining=opportunity.remaining_months,
+            current_rate=opportunity.note_rate,
+            horizon=opportunity.remaining_months,
             new_rate=rate,
             new_term_months=term,
             closing_cost_fixed=opportunity.closing_costs,
@@ -351,13 +354,29 @@ def _amortization(*, balance: Decimal, rate: Decimal, payment: Decimal, months: 
     return {"balance": balances, "interest": interest}
 
 
+def _current_loan(*, balance: Decimal, rate: Decimal, payment: Decimal, months: int, horizon: int) -> dict[str, list]:
+    """The current loan month by month: its own payment, the last of its ``months`` clearing what is left (the
+    horizon of DESIGN §4), so the last point is ``total_interest_current`` of ``refinance_savings``."""
+    balances, interest = [], []
+    for k in range(horizon + 1):
+        if k < months:
+            left = finance.balance_after(balance=balance, annual_rate=rate, monthly_payment=payment, payments=k)
+            paid = payment * k
+        else:
+            left = ZERO
+            paid = finance.payments_over(balance=balance, annual_rate=rate, monthly_payment=payment, months=months)
+        balances.append(left)
+        interest.append(money(max(paid - (balance - left), ZERO)))
+    return {"balance": balances, "interest": interest}
+
+
 def opportunity_chart(*, opportunity: Opportunity, options: list[SavingsOption]) -> dict[str, Any]:
     """Month-by-month series of the current loan and of each refinance option, for the opportunity chart.
 
     Serialised with ``json_script`` (Decimals become strings; Chart.js reads numeric strings).
     """
     horizon = max([opportunity.remaining_months, *(option.term_months for option in options)])
-    current = _amortization(
+    current = _current_loan(
         balance=opportunity.current_balance,
         rate=opportunity.note_rate,
         payment=opportunity.current_payment,

@@ -253,7 +253,8 @@ def test_hand_set_timezone_and_upb_date_survive_a_reimport(admin):
     with time_machine.travel(dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC), tick=False):
         loan_import_commit(loan_import=preview(admin, text))
     loan = Loan.objects.select_related("borrower").get()
-    assert (loan.borrower.timezone, loan.upb_as_of) == ("America/Indiana/Indianapolis", dt.date(2025, 3, 1))
+    # Indiana has several zones and the file gives no ZIP: unknown (outreach uses the hours common to all of them)
+    assert (loan.borrower.timezone, loan.upb_as_of) == ("", dt.date(2025, 3, 1))
     Borrower.objects.update(timezone="America/Chicago")  # a county in Indiana's Central-time corner
     with time_machine.travel(dt.datetime(2025, 4, 1, 12, tzinfo=dt.UTC), tick=False):
         again = loan_import_commit(loan_import=preview(admin, text))
