@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,13 +13,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from core.admin_base import TenantAdmin, TenantInline
+from core.admin_base import TenantAdmin, TenantInline, scoped
 from core.choices import Channel
 from loans import admin as loans_admin
 from loans.models import Borrower
 from outreach.forms import SequenceStepForm
 from outreach.models import BookingRequest, Enrollment, LocalSms, Message, Sequence, SequenceStep, WebhookEvent
-from outreach.rendering import TOKENS, TemplateError, links_for, render_step, token_context
+from outreach.rendering import TOKENS, TemplateError, preview_links, render_step, token_context
 from outreach.selectors import opportunities_for_preview
 from outreach.services.consent import borrower_do_not_contact, borrower_opt_in, borrower_opt_out
 from outreach.services.dispatch import message_requeue
@@ -63,7 +65,9 @@ class SequenceAdmin(TenantAdmin):
         return [
             path(
                 "<path:object_id>/preview/",
-                self.admin_site.admin_view(self.preview_view),
+                # The email HTML (inline styles, as email needs) shows in a sandboxed srcdoc frame, which
+                # inherits this page's policy: inline styles are allowed here, and only here.
+                self.admin_site.admin_view(csp_update({"style-src": [UNSAFE_INLINE]})(self.preview_view)),
                 name="outreach_sequence_preview",
             ),
             *super().get_urls(),
@@ -73,11 +77,15 @@ class SequenceAdmin(TenantAdmin):
         sequence = self.get_queryset(request).filter(pk=object_id).first()
         if sequence is None or not self.has_view_permission(request, sequence):
             raise Http404("No such sequence.")
-        candidates = opportunities_for_preview(organization_id=sequence.organization_id)
+        # The same scope as the board: a branch manager previews only their branch's borrowers.
+        candidates = scoped(opportunities_for_preview(organization_id=sequence.organization_id), request)
         chosen_id = request.GET.get("opportunity")
-        opportunity = (candidates.filter(pk=chosen_id).first() if chosen_id and chosen_id.isdigit() else None) or (
-            candidates.first()
-        )
+        if chosen_id:
+            opportunity = candidates.filter(pk=chosen_id).first() if chosen_id.isdigit() else None
+            if opportunity is None:
+                raise Http404("No such opportunity.")
+        else:
+            opportunity = candidates.first()
         previews = []
         if opportunity is not None:
             context = token_context(
@@ -85,7 +93,7 @@ class SequenceAdmin(TenantAdmin):
                 borrower=opportunity.borrower,
                 officer=opportunity.loan_officer,
                 organization=sequence.organization,
-                links=links_for(opportunity_id=opportunity.pk, borrower_id=opportunity.borrower_id, message_id=None),
+                links=preview_links(),  # never a live signed link: a click in the preview would be the borrower's
             )
             for step in sequence.steps.order_by("position"):
                 try:

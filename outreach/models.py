@@ -140,6 +140,12 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=36, blank=True)
+    handed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Committed just before the provider call: set, the provider may have the message (the "
+        "reconciler asks it); empty on a stuck row, it was never handed over (re-queued, sent once).",
+    )
     to_address = models.CharField(max_length=254, blank=True)
     from_address = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=250, blank=True)
@@ -246,14 +252,17 @@ class BookingRequestWindow(models.TextChoices):
 
 
 class BookingRequest(models.Model):
-    """A borrower's "book a call" request from their personal page."""
+    """A borrower's "book a call" request from their personal page: at most one per borrower per local day
+    (a repeated post or a reload shows the same confirmation and writes nothing)."""
 
     Window = BookingRequestWindow
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="bookings")
+    borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, related_name="+")
+    requested_on = models.DateField(help_text="The borrower's local date of the request.")
     phone = models.CharField(max_length=20)
-    preferred_windows = models.JSONField(default=list)
+    preferred_windows = models.JSONField(default=list, blank=True)  # none ticked: "any time"
     preferred_date = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -262,6 +271,11 @@ class BookingRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["borrower", "requested_on"], name="%(app_label)s_%(class)s_one_per_borrower_per_day"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Call request for opportunity {self.opportunity_id}"

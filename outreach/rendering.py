@@ -128,6 +128,19 @@ def links_for(*, opportunity_id: int, borrower_id: int, message_id: int | None) 
     )
 
 
+PREVIEW_TOKEN = "preview"
+
+
+def preview_links() -> Links:
+    """Links for the admin preview: the real URLs with a placeholder token that no view accepts (404), so a
+    preview never hands out a borrower's signed page and a click in it is never recorded as the borrower's."""
+    return Links(
+        page=absolute(reverse("outreach:borrower_page", args=[PREVIEW_TOKEN])),
+        scheduling=absolute(reverse("outreach:tracked_link", args=[PREVIEW_TOKEN])),
+        unsubscribe=absolute(reverse("outreach:unsubscribe", args=[PREVIEW_TOKEN])),
+    )
+
+
 # ----- context and rendering ---------------------------------------------------------------------------
 
 

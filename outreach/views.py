@@ -92,7 +92,9 @@ def borrower_page(request: HttpRequest, token: str) -> HttpResponse:
         request, "outreach/borrower_page.html", {**context, "form": form, "booked": booked, "token": token}
     )
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer browsers post the booking form with "Origin: null" and the
+    # CSRF check refuses it. Links leaving the page (the officer's calendar) still carry no Referer (the token).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

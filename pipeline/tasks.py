@@ -7,28 +7,23 @@ import logging
 
 from core.models import Organization
 from pipeline.models import MatchRun
-from pipeline.services.matching import MatchAlreadyRunning
+from pipeline.services.matching import MatchAlreadyRunning, match_claims_release_abandoned
 from pipeline.services.matching import match_organization as match_service
 
 logger = logging.getLogger(__name__)
 
 
-def match_all_organizations(as_of: str | None = None) -> list[int]:
-    """The daily match, run right after the rate fetch: one match per organization. An organization whose
-    match is already running is skipped (its running match covers today); another's failure does not stop the
-    rest. Returns the ids of the MatchRuns that succeeded."""
-    runs = []
-    for org_id in Organization.objects.order_by("pk").values_list("pk", flat=True):
-        try:
-            run = match_organization(org_id, as_of=as_of, trigger=MatchRun.Trigger.SCHEDULE)
-        except MatchAlreadyRunning as exc:
-            logger.info("match skipped: %s", exc)
-            continue
-        except Exception:
-            logger.exception("match failed for organization %s", org_id)
-            continue
-        runs.append(run)
-    return runs
+def match_all_organizations(as_of: str | None = None, task: str = "pipeline.tasks.match_organization") -> list[str]:
+    """Fan the daily match out: one django-q2 task per organization (``task(organization_id, as_of)``), so
+    every worker of the cluster, on any machine, takes a share. Each organization's match is its own task, so
+    one that fails never stops another; the MatchRun claim keeps one organization from running twice at once.
+    Returns the queued task ids."""
+    from django_q.tasks import async_task
+
+    queued = []
+    for org_id, slug in Organization.objects.order_by("pk").values_list("pk", "slug"):
+        queued.append(async_task(task, org_id, as_of, task_name=f"daily-match-{slug}"[:100]))
+    return queued
 
 
 def match_organization(
@@ -36,16 +31,45 @@ def match_organization(
     as_of: str | None = None,
     trigger: str = MatchRun.Trigger.SCHEDULE,
     triggered_by_id: int | None = None,
-) -> int:
-    """Match one organization (``as_of`` ISO date, default today in its timezone); returns the MatchRun id."""
+) -> int | None:
+    """Match one organization (``as_of`` ISO date, default today in its timezone); returns the MatchRun id, or
+    None when another run of the organization holds the claim (that run covers it)."""
     from django.contrib.auth import get_user_model
 
     organization = Organization.objects.get(pk=organization_id)
     user = get_user_model().objects.filter(pk=triggered_by_id).first() if triggered_by_id else None
-    run = match_service(
-        organization=organization,
-        as_of=dt.date.fromisoformat(as_of) if as_of else None,
-        trigger=trigger,
-        triggered_by=user,
-    )
+    try:
+        run = match_service(
+            organization=organization,
+            as_of=dt.date.fromisoformat(as_of) if as_of else None,
+            trigger=trigger,
+            triggered_by=user,
+        )
+    except MatchAlreadyRunning as exc:
+        logger.info("match skipped: %s", exc)
+        return None
     return run.pk
+
+
+def resume_interrupted_matches() -> list[str]:
+    """Every minute (refiapp.schedules "resume-interrupted-matches"): a match whose worker died mid-run (kill -9,
+    lost machine; the Redis broker does not re-deliver) is marked failed and queued again with the same date
+    and trigger. Returns the queued task ids."""
+    from django_q.tasks import async_task
+
+    queued = []
+    for run in match_claims_release_abandoned():
+        logger.warning(
+            "match %s of organization %s was abandoned by its worker; queued again", run.pk, run.organization_id
+        )
+        queued.append(
+            async_task(
+                "pipeline.tasks.match_organization",
+                run.organization_id,
+                run.as_of.isoformat(),
+                run.trigger,
+                run.triggered_by_id,
+                task_name=f"resume-match-{run.organization_id}",
+            )
+        )
+    return queued

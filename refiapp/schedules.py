@@ -47,13 +47,22 @@ class ScheduleSpec:
 
 SCHEDULES: list[ScheduleSpec] = [
     # Optimal Blue's OBMMI for a business day is on FRED by the next morning; 11:00 UTC is after it.
-    # daily_refresh fetches rates first, then runs the match (so the match always sees today's rates).
+    # daily_refresh fetches rates first, then queues one match per organization (they always see today's rates).
     ScheduleSpec(
         name="daily-rates-and-match",
         func="refiapp.tasks.daily_refresh",
         schedule_type=Schedule.DAILY,
         period=dt.timedelta(days=1),
         first_run=_next_daily(11),
+    ),
+    # A match whose worker died mid-run (kill -9, lost machine) is queued again within a minute or two.
+    ScheduleSpec(
+        name="resume-interrupted-matches",
+        func="pipeline.tasks.resume_interrupted_matches",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+        period=dt.timedelta(minutes=1),
+        first_run=lambda now: _next_minute(now, 1),
     ),
     ScheduleSpec(
         name="dispatch-outreach",
@@ -96,6 +105,14 @@ SCHEDULES: list[ScheduleSpec] = [
         schedule_type=Schedule.HOURLY,
         period=dt.timedelta(hours=1),
         first_run=_next_hour,
+    ),
+    # Stored uploads older than UPLOAD_RETENTION_DAYS lose their file (a quiet hour in the US).
+    ScheduleSpec(
+        name="expire-uploads",
+        func="loans.tasks.expire_uploads",
+        schedule_type=Schedule.DAILY,
+        period=dt.timedelta(days=1),
+        first_run=_next_daily(8),
     ),
 ]
 

@@ -6,22 +6,31 @@ import datetime as dt
 
 from django.utils import timezone
 
-from outreach.tasks import enroll_new_opportunities
-from pipeline.tasks import match_all_organizations
+from outreach.tasks import enroll_organization
+from pipeline.tasks import match_all_organizations, match_organization
 from rates.tasks import fetch_rates
 
 
 def daily_refresh() -> str:
     """The daily schedule (refiapp.schedules "daily-rates-and-match"): fetch today's rates, then, on business
-    days, match every organization against them and enroll the new opportunities of organizations that
-    auto-enroll. Returns a summary for the task log."""
+    days, queue one ``daily_match`` task per organization, so the cluster's workers (on any number of
+    machines) share the matches and one organization's failure never blocks another. Returns a summary for
+    the task log."""
     fetched = fetch_rates()
     today = timezone.now().date()
     if not is_business_day(today):
         return f"{fetched}; no match on {today:%A}"
-    runs = match_all_organizations(as_of=None)
-    enrolled = enroll_new_opportunities()
-    return f"{fetched}; matched {len(runs)} organization(s); enrolled {enrolled}"
+    queued = match_all_organizations(as_of=None, task="refiapp.tasks.daily_match")
+    return f"{fetched}; queued the match of {len(queued)} organization(s)"
+
+
+def daily_match(organization_id: int, as_of: str | None = None) -> str:
+    """One organization's daily match against today's rates, then its auto-enrollment (when it asks for it)."""
+    run_id = match_organization(organization_id, as_of)
+    if run_id is None:
+        return f"organization {organization_id}: a match was already running; skipped"
+    enrolled = enroll_organization(organization_id)
+    return f"organization {organization_id}: match run {run_id}; enrolled {enrolled}"
 
 
 def is_business_day(day: dt.date) -> bool:

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from core import admin_base
 from refiapp import views
+from refiapp.health import healthz
 
 urlpatterns = [
     # Before admin.site.urls: the same path as admin's "view on site", scoped to the manager's rows.
@@ -13,6 +14,7 @@ urlpatterns = [
         name="admin_view_on_site",
     ),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("api/", include("refinance.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -25,3 +27,9 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("reports/", include("reports.urls")),
 ]
+
+# JSON under /api/, Django's pages elsewhere (refinance/api/errors.py).
+handler400 = "refinance.api.errors.bad_request"
+handler403 = "refinance.api.errors.permission_denied"
+handler404 = "refinance.api.errors.page_not_found"
+handler500 = "refinance.api.errors.server_error"

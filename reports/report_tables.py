@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.tables import safe_row
 from reports.formatting import csv_value, display, display_change
 from reports.selectors import PERIOD_METRICS, CohortRow, Report, percent_change
 
@@ -78,7 +79,7 @@ class ReportTable:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(self.csv_header())
-        writer.writerows(self.csv_rows())
+        writer.writerows(safe_row(line) for line in self.csv_rows())
         return buffer.getvalue()
 
     def _text_cells(self, row: list[Cell]) -> list[str]:

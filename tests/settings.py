@@ -16,7 +16,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+# Tasks run inline; the ORM broker even when the environment names a Redis (tests never need one).
+Q_CLUSTER = {**{k: v for k, v in Q_CLUSTER.items() if k != "redis"}, "orm": "default", "sync": True}
 SMS_BACKEND = "local"
 PUBLIC_BASE_URL = "https://refi.example.test"
 ANYMAIL = {"WEBHOOK_SECRET": "hook-user:hook-password"}

@@ -608,7 +608,12 @@ def _rate_fetch(t: Tenant) -> RateFetch:
 def _booking(t: Tenant) -> BookingRequest:
     opportunity = t.opportunity()
     return BookingRequest.objects.create(
-        organization=t.org, opportunity=opportunity, phone="+13125550123", notes=f"{t.tag} call me"
+        organization=t.org,
+        opportunity=opportunity,
+        borrower=opportunity.borrower,
+        requested_on=NOW.date(),
+        phone="+13125550123",
+        notes=f"{t.tag} call me",
     )
 
 
@@ -694,6 +699,9 @@ ADMIN_MAKERS: dict[str, Callable[[Tenant], models.Model]] = {
 # Admins whose model has no organization at all (nothing of a tenant in them): managers get no access.
 NO_ORGANIZATION_ADMINS = {
     "auth.Group",
+    "axes.AccessAttempt",
+    "axes.AccessFailureLog",
+    "axes.AccessLog",
     "auth.User",
     "django_q.Schedule",
     "django_q.Success",

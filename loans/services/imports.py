@@ -406,6 +406,7 @@ def _stored_upload(
     loan_import.full_clean(exclude=["file"])
     file.seek(0)
     loan_import.file.save(name, File(file), save=False)
+    loan_import.file_size = loan_import.file.size
     loan_import.save()
     return loan_import
 

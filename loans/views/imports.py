@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.tables import safe_row
 from core.tenancy import get_visible_or_404, profile_for
 from loans.forms.imports import LoanImportCommitForm, LoanImportUploadForm
 from loans.models import LoanImport
@@ -30,7 +31,9 @@ def import_start(request: HttpRequest) -> HttpResponse:
     profile = profile_for(request.user)
     if profile is None:
         return _no_profile(request)
-    form = LoanImportUploadForm(request.POST or None, request.FILES or None)
+    form = LoanImportUploadForm(
+        request.POST or None, request.FILES or None, user=request.user, zone=profile.organization.zone
+    )
     if request.method == "POST" and form.is_valid():
         loan_import = loan_import_preview(
             organization=profile.organization,
@@ -98,5 +101,5 @@ def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
     writer.writerow(["line", "column", "loan_number", "message"])
     for error in loan_import.errors:
         line = error.get("line") or ""
-        writer.writerow([line, error.get("column", ""), error.get("loan_number", ""), error["message"]])
+        writer.writerow(safe_row([line, error.get("column", ""), error.get("loan_number", ""), error["message"]]))
     return response

@@ -6,16 +6,19 @@ One message goes through these states (every transition is a conditional UPDATE 
 * sending → cancelled (enrollment stopped, opportunity in application/won/lost/archived), suppressed (no
   consent, opted out, do-not-contact, undeliverable) or back to scheduled (quiet hours: next 8:00 local; stale
   rate: an hour later; paused).
-* sending → pre-send write (what we are about to send, attempts + 1) → provider call → sent, or scheduled with
-  backoff (transient error), or failed (permanent error), or it stays sending (the provider never answered).
+* sending → the hand-over write, one message at a time right before its provider call (what we are about to
+  send, attempts + 1, ``handed_at``; committed) → provider call → sent, or scheduled with backoff (transient
+  error), or failed (permanent error), or it stays sending (the provider never answered).
 
-A row left in ``sending`` (the worker died after the claim, or the provider never answered) is never re-sent
-blindly. After ``STUCK_AFTER`` the reconciler asks the provider: SMS backends look the message up (the local
-backend by its idempotency key; Twilio, which has no idempotency keys, by listing recent messages to the number
-and comparing the body recorded before the call) and the row becomes ``sent`` if found, ``scheduled`` again if
-the provider confirms nothing went out. Email providers cannot be asked, so a stuck email becomes ``failed`` with
-error code ``unconfirmed`` (shown in admin and on the timeline for review; a later ESP event proving delivery
-promotes it to sent). Nothing is sent twice and nothing is lost silently.
+A row left in ``sending`` (the worker died, or the provider never answered) is never re-sent blindly. After
+``STUCK_AFTER`` the reconciler looks at ``handed_at``: empty means the message was never handed to a provider
+(the worker died between the claim and this message's turn), so it is re-queued and sent once. Set means the
+provider may have it: SMS backends look the message up (the local backend by its idempotency key; Twilio, which
+has no idempotency keys, by listing recent messages to the number and comparing the recorded body) and the row
+becomes ``sent`` if found, ``scheduled`` again if the provider confirms nothing went out. Email providers cannot
+be asked, so such an email becomes ``failed`` with error code ``unconfirmed`` (shown in admin and on the
+timeline for review; a later ESP event proving delivery promotes it to sent). A worker killed mid-batch so
+strands at most the one email it was handing over; nothing is sent twice and nothing is lost silently.
 """
 
 from __future__ import annotations
@@ -81,13 +84,13 @@ class DispatchStats:
         return data
 
 
-# The pre-send write, batched (the ORM's bulk_update builds a CASE per column and costs more than the sends).
-PRE_SEND_SQL = (
+# The hand-over write: what is about to be sent and that it is being handed to the provider, committed on its
+# own right before the provider call (one statement, no ORM overhead on the hot path).
+HAND_OVER_SQL = (
     f"UPDATE {Message._meta.db_table} SET to_address = %s, from_address = %s, subject = %s, body = %s, "
-    "attempts = %s, hold_reason = '', updated_at = %s WHERE id = %s AND claim_token = %s AND status = 'sending'"
+    "attempts = %s, hold_reason = '', handed_at = %s, updated_at = %s "
+    "WHERE id = %s AND claim_token = %s AND status = 'sending' AND handed_at IS NULL"
 )
-
-
 
 
 @dataclass
@@ -193,8 +196,8 @@ class Dispatcher(MessageRecorder):
     # ----- one claimed batch ---------------------------------------------------------------------------
 
     def _process_batch(self, *, token: str, ids: list[int]) -> None:
-        """Load the claimed rows once, check and render each, write what will be sent (one statement), re-check
-        the whole batch against the database right before sending, then send and record message by message."""
+        """Load the claimed rows once, check and render each, re-check the whole batch against the database right
+        before sending (one query), then message by message: hand-over write, provider call, record."""
         now = timezone.now()
         loaded = list(
             Message.objects.select_related(
@@ -219,22 +222,30 @@ class Dispatcher(MessageRecorder):
             if prepared is not None:
                 ready.append(prepared)
         if ready:
-            # Record what we are about to send before calling any provider: the reconciler compares against it.
-            rows = []
-            for prepared in ready:
-                m = prepared.message
-                m.attempts += 1
-                rows.append((m.to_address, m.from_address, m.subject, m.body, m.attempts, now, m.pk, token))
-            with connection.cursor() as cursor:  # one round trip per batch (psycopg pipelines executemany)
-                cursor.executemany(PRE_SEND_SQL, rows)
             blocked = self._changed_since_load([p.message.pk for p in ready])
             for prepared in ready:
                 if prepared.message.pk in blocked:
                     # Opted out, stopped or closed while we were preparing: the next pass classifies it.
                     self._hold(prepared.message, token, due_at=now, reason="Changed just before sending; re-checking.")
                     continue
-                self._deliver_isolated(prepared, token)
+                if self._hand_over(prepared.message, token):
+                    self._deliver_isolated(prepared, token)
         self._after_batch(loaded, now=now)
+
+    def _hand_over(self, message: Message, token: str) -> bool:
+        """Record, committed, that this message is about to go to the provider (and what it is), right before
+        the call. False if the claim was lost meanwhile (then it is not sent)."""
+        now = timezone.now()
+        message.attempts += 1
+        row = (message.to_address, message.from_address, message.subject, message.body, message.attempts)
+        with connection.cursor() as cursor:
+            cursor.execute(HAND_OVER_SQL, [*row, now, now, message.pk, token])
+            handed = cursor.rowcount == 1
+        if handed:
+            message.handed_at = now
+        else:
+            logger.warning("Message %s lost its claim before it was handed over; not sent", message.pk)
+        return handed
 
     def _changed_since_load(self, ids: list[int]) -> set[int]:
         """The send-time re-check in one query: rows whose enrollment, opportunity or consent no longer allow it."""
@@ -495,6 +506,7 @@ class Dispatcher(MessageRecorder):
         provider_id = str(status.message_id) if status is not None and status.message_id is not None else ""
         self._record_sent(message, token, provider_id=provider_id or email.extra_headers.get("Message-ID", ""))
 
+
 def dispatch_due_messages(
     *,
     limit: int | None = None,
@@ -529,6 +541,7 @@ def message_requeue(*, message: Message, actor: Any = None) -> Message:
         due_at=now,
         claim_token="",
         claimed_at=None,
+        handed_at=None,
         attempts=0,
         hold_reason="Re-queued by a manager.",
         updated_at=now,

@@ -141,6 +141,7 @@ class MessageRecorder:
             hold_reason=reason[:200],
             claim_token="",
             claimed_at=None,
+            handed_at=None,
             updated_at=timezone.now(),
         )
         self.stats.held += 1
@@ -190,6 +191,7 @@ class MessageRecorder:
             due_at=timezone.now() + dt.timedelta(seconds=delay),
             claim_token="",
             claimed_at=None,
+            handed_at=None,
             error_code=code[:20],
             error_message=text,
             hold_reason=f"Retry {message.attempts + 1} of {MAX_ATTEMPTS} after a provider error ({code})."[:200],
@@ -219,15 +221,14 @@ class MessageRecorder:
         )
         for message in stuck:
             token = message.claim_token
-            if message.channel == Channel.SMS:
+            if message.handed_at is None:  # the worker stopped before handing it to any provider
+                self._requeue(message, token, now=now)
+            elif message.channel == Channel.SMS:
                 self._reconcile_sms(message, token, now=now)
             else:
                 self._reconcile_email(message, token)
 
     def _reconcile_sms(self, message: Message, token: str, *, now: dt.datetime) -> None:
-        if not message.body:  # the worker died before recording what it would send: it never called the provider
-            self._requeue(message, token, now=now)
-            return
         try:
             found = self.sms.find_sent(
                 to=message.to_address or message.borrower.mobile_phone,
@@ -265,7 +266,8 @@ class MessageRecorder:
             due_at=now,
             claim_token="",
             claimed_at=None,
-            hold_reason="Re-queued: a worker stopped before sending and the provider confirmed nothing went out.",
+            handed_at=None,
+            hold_reason="Re-queued: a worker stopped before sending it and no provider has it.",
             updated_at=now,
         ):
             self.stats.requeued += 1
@@ -280,5 +282,3 @@ class MessageRecorder:
                 "out. Check the provider's activity log; re-queue it from admin if it was not sent."
             ),
         )
-
-

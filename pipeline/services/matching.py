@@ -24,7 +24,7 @@ import datetime as dt
 import time
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.models import Organization
@@ -33,7 +33,11 @@ from pipeline.selectors.thresholds import Band, threshold_bands, threshold_for
 from pipeline.services.match_sql import FlatBand, MatchStatements, active_by_product
 from rates.selectors import MarketRate, market_rates
 
-ABANDONED_AFTER = dt.timedelta(hours=1)  # a "running" claim older than this is a crashed run
+ABANDONED_AFTER = dt.timedelta(hours=1)  # without row locks (SQLite): a "running" claim older than this crashed
+# With row locks (PostgreSQL): an unlocked "running" claim older than this belongs to a worker that died. The
+# grace only covers the instant between the claim's commit and its lock; a claim taken over in that instant
+# is given up by its run (match_organization re-checks it under the lock), so nothing ever runs twice.
+CLAIM_GRACE = dt.timedelta(seconds=30)
 
 
 class MatchAlreadyRunning(Exception):
@@ -80,33 +84,41 @@ def match_organization(
     run = _claim(organization=organization, as_of=as_of, trigger=trigger, triggered_by=triggered_by)
     started = time.monotonic()
     try:
-        rates = market_rates(organization=organization, as_of=as_of)
-        bands = flat_threshold_table(threshold_bands(organization=organization))
-        active = active_by_product(organization)
-        statements = MatchStatements(
-            organization=organization, run=run, as_of=as_of, rates=rates, bands=bands, active=active
-        )
         with transaction.atomic():
+            # The row lock is the claim's heartbeat: held until the outcome commits with the writes, released
+            # by PostgreSQL when this worker dies, so match_claims_release_abandoned can tell a live run from
+            # a dead one. A claim released in the instant before this lock (taken over) is not ours any more.
+            locked = MatchRun.objects.select_for_update().get(pk=run.pk)
+            if locked.status != MatchRun.Status.RUNNING:
+                raise MatchAlreadyRunning(f"The match claim of {organization} was taken over before it started.")
+            rates = market_rates(organization=organization, as_of=as_of)
+            bands = flat_threshold_table(threshold_bands(organization=organization))
+            active = active_by_product(organization)
+            statements = MatchStatements(
+                organization=organization, run=run, as_of=as_of, rates=rates, bands=bands, active=active
+            )
             counts = statements.run()
+            run.status = MatchRun.Status.SUCCEEDED
+            run.rates_used = _rates_used(rates=rates, active=active)
+            run.considered = counts["considered"]
+            run.matched = counts["matched"]
+            run.created = counts["created"]
+            run.updated = counts["updated"]
+            run.expired = counts["expired"]
+            run.finished_at = timezone.now()
+            run.duration_ms = int((time.monotonic() - started) * 1000)
+            run.full_clean()
+            run.save()
+    except MatchAlreadyRunning:
+        raise
     except Exception as exc:
-        MatchRun.objects.filter(pk=run.pk).update(
+        MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
             status=MatchRun.Status.FAILED,
             error=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
             duration_ms=int((time.monotonic() - started) * 1000),
         )
         raise
-    run.status = MatchRun.Status.SUCCEEDED
-    run.rates_used = _rates_used(rates=rates, active=active)
-    run.considered = counts["considered"]
-    run.matched = counts["matched"]
-    run.created = counts["created"]
-    run.updated = counts["updated"]
-    run.expired = counts["expired"]
-    run.finished_at = timezone.now()
-    run.duration_ms = int((time.monotonic() - started) * 1000)
-    run.full_clean()
-    run.save()
     return run
 
 
@@ -125,11 +137,34 @@ def match_enqueue(*, organization: Organization, trigger: str = MatchRun.Trigger
     )
 
 
+def match_claims_release_abandoned(*, organization: Organization | None = None) -> list[MatchRun]:
+    """Mark failed every ``running`` claim whose worker is gone, and return them (to be run again).
+
+    On PostgreSQL a live run holds its row locked (see match_organization), so a running row older than
+    CLAIM_GRACE that is not locked belongs to a worker that died (kill -9, lost machine): its transaction
+    rolled back and nothing of it was written. Without row locks (SQLite) a claim older than ABANDONED_AFTER
+    counts as abandoned.
+    """
+    row_locks = connection.features.has_select_for_update_skip_locked
+    running = MatchRun.objects.filter(
+        status=MatchRun.Status.RUNNING, started_at__lt=timezone.now() - (CLAIM_GRACE if row_locks else ABANDONED_AFTER)
+    )
+    if organization is not None:
+        running = running.filter(organization=organization)
+    with transaction.atomic():
+        # skip_locked: rows a live run holds are skipped, never waited for.
+        abandoned = list(running.select_for_update(skip_locked=True).order_by("pk"))
+        MatchRun.objects.filter(pk__in=[r.pk for r in abandoned]).update(
+            status=MatchRun.Status.FAILED,
+            error="Abandoned: the worker running this match stopped before it finished; nothing of it was written.",
+            finished_at=timezone.now(),
+        )
+    return abandoned
+
+
 def _claim(*, organization: Organization, as_of: dt.date, trigger: str, triggered_by: Any) -> MatchRun:
     """Insert this run as ``running``; the partial unique constraint refuses a second concurrent one."""
-    MatchRun.objects.filter(
-        organization=organization, status=MatchRun.Status.RUNNING, started_at__lt=timezone.now() - ABANDONED_AFTER
-    ).update(status=MatchRun.Status.FAILED, error="Abandoned: still running after an hour (worker crashed?).")
+    match_claims_release_abandoned(organization=organization)
     user = triggered_by if getattr(triggered_by, "is_authenticated", False) else None
     try:
         with transaction.atomic():

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
-from django_tables2.export import ExportMixin
 
 from core.models import LoanOfficer
+from core.tables import SafeExportMixin
 from core.views import HtmxTableMixin, ProfileRequiredMixin
 from pipeline.filters import OpportunityBoardFilterSet
 from pipeline.models import Opportunity
@@ -21,7 +21,7 @@ from pipeline.selectors import board as selectors
 from pipeline.tables import OpportunityBoardTable
 
 
-class BoardView(ProfileRequiredMixin, HtmxTableMixin, ExportMixin, SingleTableMixin, FilterView):
+class BoardView(ProfileRequiredMixin, HtmxTableMixin, SafeExportMixin, SingleTableMixin, FilterView):
     table_class = OpportunityBoardTable
     filterset_class = OpportunityBoardFilterSet
     template_name = "pipeline/board.html"

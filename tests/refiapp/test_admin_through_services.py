@@ -48,7 +48,12 @@ def test_stage_change_in_admin_goes_through_the_service(staff_client, officer, m
     opportunity.refresh_from_db()
     assert opportunity.stage == Opportunity.Stage.LOST
     entry = Activity.objects.get(opportunity=opportunity, kind=Activity.Kind.STAGE_CHANGE)
-    assert (entry.from_stage, entry.to_stage, entry.data["source"], entry.actor) == ("new", "lost", "admin", manager.user)
+    assert (entry.from_stage, entry.to_stage, entry.data["source"], entry.actor) == (
+        "new",
+        "lost",
+        "admin",
+        manager.user,
+    )
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.STOPPED  # outreach heard the stage change
 
