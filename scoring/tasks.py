@@ -22,6 +22,14 @@ def refresh_house_prices() -> str:
     return f"HPI: {'shipped history loaded; ' if loaded else ''}{len(fetched)} state series fetched"
 
 
+def score_organization(organization_id: int) -> str:
+    """One organization's nightly scoring, then its routing (right after its match)."""
+    organization = Organization.objects.get(pk=organization_id)
+    run = opportunities_score(organization=organization)
+    routing = opportunities_route(organization=organization)
+    return f"scored {run.scored} ({run.changed} changed); routed {routing.proactive} to proactive"
+
+
 def score_all_organizations() -> str:
     """Nightly, right after the match (refiapp.tasks.daily_refresh): score, then route where the policy says so."""
     scored = routed = 0
