@@ -88,8 +88,6 @@ PRE_SEND_SQL = (
 )
 
 
-
-
 @dataclass
 class Prepared:
     message: Message
@@ -512,6 +510,7 @@ class Dispatcher(MessageRecorder):
             return
         provider_id = str(status.message_id) if status is not None and status.message_id is not None else ""
         self._record_sent(message, token, provider_id=provider_id or email.extra_headers.get("Message-ID", ""))
+
 
 def dispatch_due_messages(
     *,

@@ -287,5 +287,3 @@ class MessageRecorder:
                 "out. Check the provider's activity log; re-queue it from admin if it was not sent."
             ),
         )
-
-
