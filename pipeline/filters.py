@@ -169,7 +169,7 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
         return queryset if value is None else queryset.filter(score__gte=float(value) / 100)
 
     def filter_preset(self, queryset: QuerySet[Opportunity], name: str, value: str) -> QuerySet[Opportunity]:
-        """"Call first": scored opportunities before application not contacted yet today (the organization's
+        """ "Call first": scored opportunities before application not contacted yet today (the organization's
         day), highest score first."""
         if value != PRESET_CALL_FIRST:
             return queryset

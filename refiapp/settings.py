@@ -307,6 +307,5 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 # A filter left empty reads "Any" (django-filter's default is "---------").
 FILTERS_EMPTY_CHOICE_LABEL = "Any"
