@@ -201,6 +201,15 @@ def parse_rate(value: str) -> Decimal:
 
 
 @_cached
+def parse_premium(value: str) -> Decimal:
+    """An annual mortgage-insurance premium in percent (FHA: 0.15–1.05): below 1 is normal, not a fraction."""
+    number = _decimal(value, "premium")
+    if not Decimal("0") <= number <= Decimal("5"):
+        raise ValueError("annual premium out of range: give percent between 0 and 5, e.g. 0.55")
+    return _places(number, 3, "premium")
+
+
+@_cached
 def parse_percent(value: str) -> Decimal:
     number = _decimal(value, "percent")
     if not Decimal("0") <= number <= Decimal("100"):
@@ -422,7 +431,7 @@ _FIELDS = [
         "Primary, Second Home, Investment (default Primary).",
     ),
     Field("current_rate", parse_rate, "ARM: the rate in force now (matched on it instead of the note rate)."),
-    Field("annual_mip", parse_rate, "FHA: annual mortgage insurance premium, percent (e.g. 0.55)."),
+    Field("annual_mip", parse_premium, "FHA: annual mortgage insurance premium, percent (e.g. 0.55)."),
     Field("current_upb", parse_money, "Current unpaid principal balance."),
     Field("upb_as_of", parse_date, "Date of the current UPB."),
     Field("property_value", parse_positive_money, "Appraised or estimated property value."),

@@ -44,41 +44,12 @@ from loans.importers import ImportFileError, LoanRow, RowError, detect_format, i
 from loans.importers.base import find_duplicates
 from loans.models import Borrower, ConsentEvent, Loan, LoanImport
 from loans.services.import_copy import CopyRun
-from loans.services.import_scope import ImportResult, _Scope
+from loans.services.import_scope import LOAN_FIELDS, ImportResult, _Scope
 
 BATCH_SIZE = 1000
 CHANNEL_EMAIL = "email"
 CHANNEL_SMS = "sms"
 
-LOAN_FIELDS = [
-    "mers_min",
-    "original_amount",
-    "note_rate",
-    "term_months",
-    "note_date",
-    "first_payment_date",
-    "maturity_date",
-    "product_type",
-    "amortization",
-    "purpose",
-    "lien_position",
-    "occupancy",
-    "current_upb",
-    "upb_as_of",
-    "property_value",
-    "property_value_date",
-    "property_street",
-    "property_city",
-    "property_state",
-    "property_zip",
-    "property_county_fips",
-    "current_rate",
-    "annual_mip",
-    "credit_score",
-    "dti",
-    "days_past_due",
-    "status",
-]
 BORROWER_FIELDS = {
     "borrower_first_name": "first_name",
     "borrower_last_name": "last_name",
