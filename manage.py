@@ -5,10 +5,8 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refiapp.settings")
-    if not os.environ.get("SECRET_KEY"):
-        # No secret: a developer's checkout (makemigrations, shell, tests of commands). Production sets SECRET_KEY
-        # (and DEBUG=0, see .env.example), so this never turns DEBUG on there.
-        os.environ.setdefault("DEBUG", "1")
+    # DEBUG is never turned on here: without SECRET_KEY and without DEBUG=1 every command fails loudly (a worker
+    # started without its secret must not sign borrower links with a public key). `make demo` sets DEBUG=1.
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

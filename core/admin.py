@@ -36,6 +36,13 @@ class OrganizationAdmin(TenantAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:
         return [] if request.user.is_superuser else ["slug"]
 
+    def has_change_permission(self, request: HttpRequest, obj: Organization | None = None) -> bool:
+        """Organization-wide settings belong to the org admin (and the operator); a branch manager only reads."""
+        if not super().has_change_permission(request, obj):
+            return False
+        profile = profile_for(request.user)
+        return request.user.is_superuser or (profile is not None and profile.role == LoanOfficer.Role.ORG_ADMIN)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 

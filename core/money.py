@@ -55,3 +55,16 @@ def usd(value: Decimal | int | str | float) -> str:
     """Dollars for people: $1,234.50, and −$916.95 (sign before the dollar sign) for a negative amount."""
     amount = money(value)
     return f"−${-amount:,}" if amount < 0 else f"${amount:,}"
+
+
+NBSP = "\u00a0"
+
+
+def percent(value: Decimal | int | str | float) -> str:
+    """A rate for people, the one way everywhere: 6.125 % (three decimals; a no-break space before the sign)."""
+    return f"{rate(value)}{NBSP}%"
+
+
+def points(value: Decimal | int | str | float) -> str:
+    """A difference of rates (a spread, a threshold) in percentage points: 0.750 pts."""
+    return f"{rate(value)}{NBSP}pts"

@@ -20,7 +20,22 @@ class BorrowerAdmin(TenantAdmin):
     ]
     list_filter = ["email_consent", "sms_consent", "do_not_contact", "mailing_state"]
     search_fields = ["first_name", "last_name", "email", "mobile_phone"]
-    readonly_fields = ["created_at", "updated_at"]
+    # Consent is a ledger (ConsentEvent): it changes through imports and the borrower's opt-in/opt-out actions
+    # (registered by outreach, which owns the consent services), never by editing these fields.
+    readonly_fields = [
+        "do_not_contact",
+        "email_consent",
+        "email_consent_at",
+        "sms_consent",
+        "sms_consent_at",
+        "sms_consent_source",
+        "email_opted_out_at",
+        "sms_opted_out_at",
+        "email_undeliverable_reason",
+        "sms_undeliverable_reason",
+        "created_at",
+        "updated_at",
+    ]
 
 
 @admin.register(ConsentEvent)

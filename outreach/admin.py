@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,17 +13,24 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from core.admin_base import TenantAdmin, TenantInline
+from core.admin_base import TenantAdmin, TenantInline, scoped
+from core.choices import Channel
+from loans import admin as loans_admin
+from loans.models import Borrower
 from outreach.forms import SequenceStepForm
 from outreach.models import BookingRequest, Enrollment, LocalSms, Message, Sequence, SequenceStep, WebhookEvent
-from outreach.rendering import TOKENS, TemplateError, links_for, render_step, token_context
+from outreach.rendering import TOKENS, TemplateError, preview_links, render_step, token_context
 from outreach.selectors import opportunities_for_preview
+from outreach.services.consent import borrower_do_not_contact, borrower_opt_in, borrower_opt_out
 from outreach.services.dispatch import message_requeue
 from outreach.services.enrollments import EnrollmentError, enrollment_pause, enrollment_resume, enrollment_stop
 from outreach.services.webhooks import webhook_event_process
 
 
 class SequenceStepInline(TenantInline):
+    """Stacked, not tabular: every field keeps its label (screen readers) and the templates their width."""
+
+    template = "admin/edit_inline/stacked.html"
     model = SequenceStep
     form = SequenceStepForm
     extra = 0
@@ -59,7 +68,9 @@ class SequenceAdmin(TenantAdmin):
         return [
             path(
                 "<path:object_id>/preview/",
-                self.admin_site.admin_view(self.preview_view),
+                # The email HTML (inline styles, as email needs) shows in a sandboxed srcdoc frame, which
+                # inherits this page's policy: inline styles are allowed here, and only here.
+                self.admin_site.admin_view(csp_update({"style-src": [UNSAFE_INLINE]})(self.preview_view)),
                 name="outreach_sequence_preview",
             ),
             *super().get_urls(),
@@ -69,11 +80,15 @@ class SequenceAdmin(TenantAdmin):
         sequence = self.get_queryset(request).filter(pk=object_id).first()
         if sequence is None or not self.has_view_permission(request, sequence):
             raise Http404("No such sequence.")
-        candidates = opportunities_for_preview(organization_id=sequence.organization_id)
+        # The same scope as the board: a branch manager previews only their branch's borrowers.
+        candidates = scoped(opportunities_for_preview(organization_id=sequence.organization_id), request)
         chosen_id = request.GET.get("opportunity")
-        opportunity = (candidates.filter(pk=chosen_id).first() if chosen_id and chosen_id.isdigit() else None) or (
-            candidates.first()
-        )
+        if chosen_id:
+            opportunity = candidates.filter(pk=chosen_id).first() if chosen_id.isdigit() else None
+            if opportunity is None:
+                raise Http404("No such opportunity.")
+        else:
+            opportunity = candidates.first()
         previews = []
         if opportunity is not None:
             context = token_context(
@@ -81,7 +96,7 @@ class SequenceAdmin(TenantAdmin):
                 borrower=opportunity.borrower,
                 officer=opportunity.loan_officer,
                 organization=sequence.organization,
-                links=links_for(opportunity_id=opportunity.pk, borrower_id=opportunity.borrower_id, message_id=None),
+                links=preview_links(),  # never a live signed link: a click in the preview would be the borrower's
             )
             for step in sequence.steps.order_by("position"):
                 try:
@@ -208,3 +223,47 @@ class WebhookEventAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 class LocalSmsAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "to", "from_number", "body", "sid"]
     search_fields = ["to", "sid"]
+
+
+def _consent_action(request: HttpRequest, queryset: QuerySet, *, service: Any, channel: str, verb: str) -> int:
+    changed = 0
+    for borrower in queryset:
+        source = f"admin ({request.user})"
+        changed += bool(service(borrower=borrower, channel=channel, source=source, actor=request.user))
+    return changed
+
+
+class BorrowerAdmin(loans_admin.BorrowerAdmin):
+    """The borrower page with consent actions that write the consent ledger (and cancel scheduled messages)."""
+
+    actions = ["opt_out_email", "opt_out_sms", "undo_email_opt_out", "undo_sms_opt_out", "mark_do_not_contact"]
+
+    def _run(self, request: HttpRequest, queryset: QuerySet, service: Any, channel: str, verb: str) -> None:
+        changed = _consent_action(request, queryset, service=service, channel=channel, verb=verb)
+        self.message_user(request, f"{changed} borrower(s) {verb}; the consent ledger records each change.")
+
+    @admin.action(description="Opt out of email (recorded in the consent ledger)", permissions=["change"])
+    def opt_out_email(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, borrower_opt_out, Channel.EMAIL, "opted out of email")
+
+    @admin.action(description="Opt out of SMS (recorded in the consent ledger)", permissions=["change"])
+    def opt_out_sms(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, borrower_opt_out, Channel.SMS, "opted out of SMS")
+
+    @admin.action(description="Undo the email opt-out (the borrower asked again)", permissions=["change"])
+    def undo_email_opt_out(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, borrower_opt_in, Channel.EMAIL, "opted back in to email")
+
+    @admin.action(description="Undo the SMS opt-out (the borrower texted START)", permissions=["change"])
+    def undo_sms_opt_out(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, borrower_opt_in, Channel.SMS, "opted back in to SMS")
+
+    @admin.action(description="Do not contact on any channel (recorded in the consent ledger)", permissions=["change"])
+    def mark_do_not_contact(self, request: HttpRequest, queryset: QuerySet) -> None:
+        source = f"admin ({request.user})"
+        changed = sum(bool(borrower_do_not_contact(borrower=b, source=source, actor=request.user)) for b in queryset)
+        self.message_user(request, f"{changed} borrower(s) marked do-not-contact; the consent ledger records each.")
+
+
+admin.site.unregister(Borrower)
+admin.site.register(Borrower, BorrowerAdmin)

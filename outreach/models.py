@@ -71,7 +71,8 @@ class EnrollmentStopReason(models.TextChoices):
     REPLIED = "replied", "Borrower replied"
     CLICKED = "clicked", "Borrower clicked the scheduling link"
     BOOKED = "booked", "Borrower booked a call"
-    APPLICATION = "application", "Refinance initiated"
+    APPLICATION = "application", "Application started"
+    WON = "won", "Opportunity won"
     OPTED_OUT = "opted_out", "Borrower opted out"
     MANUAL = "manual", "Stopped by the loan officer"
     CLOSED = "closed", "Opportunity closed"
@@ -125,13 +126,23 @@ class MessageStatus(models.TextChoices):
     SUPPRESSED = "suppressed", "Not sent (consent, opt-out or undeliverable)"
 
 
+class MessageKind(models.TextChoices):
+    SEQUENCE = "sequence", "Sequence step"
+    DIGEST = "digest", "Monthly borrower digest"
+
+
 class Message(models.Model):
-    """The outbox: one row per (enrollment, step), claimed by the dispatcher before it is sent."""
+    """The outbox: one row per (enrollment, step), or one monthly digest per borrower and month; claimed by the
+    dispatcher before it is sent. A sequence step is rendered at send time from its template; a digest is
+    rendered when it is queued (``subject``, ``body``, ``body_html``) and only checked and sent here."""
 
     Status = MessageStatus
+    Kind = MessageKind
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="messages")
-    step = models.ForeignKey(SequenceStep, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SEQUENCE)
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
+    step = models.ForeignKey(SequenceStep, on_delete=models.PROTECT, null=True, blank=True, related_name="messages")
+    digest_month = models.DateField(null=True, blank=True, help_text="Digests: the first day of their month.")
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="messages")
     borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, related_name="messages")
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -140,10 +151,17 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=36, blank=True)
+    handed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Committed just before the provider call: set, the provider may have the message (the "
+        "reconciler asks it); empty on a stuck row, it was never handed over (re-queued, sent once).",
+    )
     to_address = models.CharField(max_length=254, blank=True)
     from_address = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=250, blank=True)
     body = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, help_text="Digests: the HTML part, rendered when queued.")
     provider_message_id = models.CharField(max_length=100, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -164,6 +182,20 @@ class Message(models.Model):
         constraints = [
             # The send key: a step is sent at most once per enrollment.
             models.UniqueConstraint(fields=["enrollment", "step"], name="%(app_label)s_%(class)s_one_per_step"),
+            # The digest's send key: at most one per borrower and month.
+            models.UniqueConstraint(
+                fields=["borrower", "digest_month"],
+                condition=Q(kind="digest"),
+                name="%(app_label)s_%(class)s_one_digest_per_month",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="sequence", enrollment__isnull=False, step__isnull=False, digest_month__isnull=True)
+                    | Q(kind="digest", enrollment__isnull=True, step__isnull=True, digest_month__isnull=False)
+                ),
+                name="%(app_label)s_%(class)s_kind_fields",
+            ),
+            choices_check("kind", MessageKind, "%(app_label)s_%(class)s_kind_valid"),
             choices_check("status", MessageStatus, "%(app_label)s_%(class)s_status_valid"),
             choices_check("channel", Channel, "%(app_label)s_%(class)s_channel_valid"),
         ]
@@ -246,14 +278,17 @@ class BookingRequestWindow(models.TextChoices):
 
 
 class BookingRequest(models.Model):
-    """A borrower's "book a call" request from their personal page."""
+    """A borrower's "book a call" request from their personal page: at most one per borrower per local day
+    (a repeated post or a reload shows the same confirmation and writes nothing)."""
 
     Window = BookingRequestWindow
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="bookings")
+    borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, related_name="+")
+    requested_on = models.DateField(help_text="The borrower's local date of the request.")
     phone = models.CharField(max_length=20)
-    preferred_windows = models.JSONField(default=list)
+    preferred_windows = models.JSONField(default=list, blank=True)  # none ticked: "any time"
     preferred_date = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -262,6 +297,11 @@ class BookingRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["borrower", "requested_on"], name="%(app_label)s_%(class)s_one_per_borrower_per_day"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Call request for opportunity {self.opportunity_id}"

@@ -38,3 +38,9 @@ def enroll_new_opportunities() -> int:
     for organization in Organization.objects.filter(auto_enroll=True):
         total += enrollments_create_for_new_opportunities(organization=organization)
     return total
+
+
+def enroll_organization(organization_id: int) -> int:
+    """Auto-enroll one organization's new opportunities (right after its daily match)."""
+    organization = Organization.objects.get(pk=organization_id)
+    return enrollments_create_for_new_opportunities(organization=organization)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
@@ -14,6 +16,7 @@ from core.models import Organization
 from core.tenancy import profile_for
 from pipeline.models import Activity, MatchRun, Opportunity, ThresholdRule
 from pipeline.services.matching import match_enqueue
+from pipeline.services.opportunities import StageChangeError, opportunity_change_stage, opportunity_stage_check
 from pipeline.services.thresholds import threshold_rules_ensure_defaults
 
 
@@ -128,8 +131,26 @@ class MatchRunAdmin(TenantAdmin):
         return False
 
 
+class OpportunityAdminForm(forms.ModelForm):
+    """Only the stage is editable, and it is checked by the stage service's own rule."""
+
+    class Meta:
+        model = Opportunity
+        fields = ["stage"]
+
+    def clean_stage(self) -> str:
+        stage = self.cleaned_data["stage"]
+        if self.instance.pk and stage != Opportunity.objects.get(pk=self.instance.pk).stage:
+            try:
+                opportunity_stage_check(opportunity=Opportunity.objects.get(pk=self.instance.pk), stage=stage)
+            except StageChangeError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return stage
+
+
 @admin.register(Opportunity)
 class OpportunityAdmin(TenantAdmin):
+    form = OpportunityAdminForm
     list_display = [
         "loan",
         "borrower",
@@ -146,16 +167,36 @@ class OpportunityAdmin(TenantAdmin):
     list_select_related = ["loan", "borrower", "loan_officer"]
     search_fields = ["loan__loan_number", "borrower__last_name"]
     raw_id_fields = ["loan", "borrower", "loan_officer", "branch", "match_run"]
-    readonly_fields = [f.name for f in Opportunity._meta.fields if f.name not in ("stage", "attention_reason")]
+    readonly_fields = [f.name for f in Opportunity._meta.fields if f.name != "stage"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # opportunities come from the match
+
+    def save_model(self, request: HttpRequest, obj: Opportunity, form: Any, change: bool) -> None:
+        """The stage moves through the service: a timeline entry, the reopen rule, outreach stopped."""
+        if change and "stage" in form.changed_data:
+            current = Opportunity.objects.get(pk=obj.pk)
+            with transaction.atomic():
+                opportunity_change_stage(
+                    opportunity=current, stage=obj.stage, actor=request.user, note="Changed in admin.", source="admin"
+                )
 
 
 @admin.register(Activity)
 class ActivityAdmin(TenantAdmin):
+    """The timeline is append-only and written by the services: reports count it, so nobody adds or edits here."""
+
     list_display = ["occurred_at", "kind", "channel", "opportunity", "actor"]
     list_filter = ["kind", "channel"]
     list_select_related = ["opportunity", "actor"]
     raw_id_fields = ["opportunity", "borrower"]
     date_hierarchy = "occurred_at"
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
     def has_change_permission(self, request: HttpRequest, obj: Activity | None = None) -> bool:
-        return False  # the timeline is append-only
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Activity | None = None) -> bool:
+        return False

@@ -172,6 +172,7 @@ class RateFetch(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        verbose_name_plural = "rate fetches"
         constraints = [choices_check("status", RateFetchStatus, "%(app_label)s_%(class)s_status_valid")]
 
     def __str__(self) -> str:

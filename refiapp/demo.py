@@ -19,6 +19,7 @@ import bisect
 import csv
 import datetime as dt
 import random
+import shutil
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -36,6 +37,8 @@ from loans.importers.base import LoanRow, finish_row
 from loans.limits import conforming_baseline
 from loans.models import Loan, LoanProduct
 from loans.services.imports import ImportResult, loan_rows_upsert
+from los.models import LosConnection, ProcessedFile
+from los.services.connections import los_connection_save
 from outreach.services import enrollments_create_for_new_opportunities
 from pipeline.models import MatchRun
 from pipeline.services.matching import match_organization
@@ -43,6 +46,7 @@ from rates.defaults import MAPPINGS
 from rates.selectors import organization_today
 from rates.services import demo_rate_sheet_ensure, rates_load_shipped_history
 from refiapp.onboarding import manager_group_ensure, organization_ensure_defaults
+from scoring.services.demo import demo_scoring
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "refiapp-demo-2025"  # demo data only; printed by seed_demo and demo_logins
@@ -55,7 +59,8 @@ ORGANIZATION = {
     "nmls_id": "1849203",
     "postal_address": "401 N Michigan Avenue, Suite 1200, Chicago, IL 60611",
     "timezone": "America/Chicago",
-    "auto_enroll": True,
+    # The demo routes by score (scoring.services.demo): the sequence for high scores, the digest for the rest.
+    "auto_enroll": False,
 }
 BRANCH = {"name": "Chicago Loop", "code": "CHI01", "nmls_id": "1849217"}
 
@@ -131,6 +136,7 @@ class DemoResult:
     loans: ImportResult | None = None
     match_run: MatchRun | None = None
     enrolled: int = 0
+    scoring: Any = None  # scoring.services.demo.ScoringDemo
 
     def lines(self) -> list[str]:
         lines = [f"{what}: {outcome}" for what, outcome in self.changes.items()]
@@ -144,6 +150,8 @@ class DemoResult:
                 f"{run.updated} updated, {run.expired} no longer qualifying"
             )
             lines.append(f"enrolled in the default sequence: {self.enrolled}")
+        if self.scoring is not None:
+            lines.extend(self.scoring.lines())
         return lines
 
 
@@ -442,7 +450,7 @@ def demo_market(organization: Organization, changes: dict[str, str] | None = Non
 
 
 def demo_seed(*, loans: int = 300) -> DemoResult:
-    """Build (or bring up to date) the demo lender, then run its match and auto-enroll the new opportunities.
+    """Build (or bring up to date) the demo lender, run its match, then train, score and route it (scoring).
     Safe to run any number of times: a rerun on the same day changes nothing."""
     with transaction.atomic():
         changes: dict[str, str] = {}
@@ -453,9 +461,45 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         officers = [p for p in staff if p.role == LoanOfficer.Role.LOAN_OFFICER]
         loan_result = demo_loans(organization, officers, branch, count=loans)
         demo_market(organization, changes)
+        demo_drop_folder(organization, changes)
     run = match_organization(organization=organization, trigger=MatchRun.Trigger.COMMAND)
     enrolled = enrollments_create_for_new_opportunities(organization=organization)
-    return DemoResult(organization=organization, changes=changes, loans=loan_result, match_run=run, enrolled=enrolled)
+    scoring = demo_scoring(organization=organization)
+    return DemoResult(
+        organization=organization,
+        changes=changes,
+        loans=loan_result,
+        match_run=run,
+        enrolled=enrolled,
+        scoring=scoring,
+    )
+
+
+DEMO_EXPORT = Path(__file__).resolve().parent / "data" / "demo_los_export.csv"
+DEMO_EXPORT_NAME = "byte-nightly-2025-09-30.csv"
+
+
+def demo_drop_folder(organization: Organization, changes: dict[str, str] | None = None) -> LosConnection:
+    """A drop-folder connection (daily at 05:00 Chicago time) on MEDIA_ROOT/demo-drop-folder holding one real-format
+    export: twelve new loans in the documented CSV format (refiapp/data/demo_los_export.csv). The export is put
+    there once; after the first sync it sits in processed/ and the ledger keeps it from being imported again."""
+    folder = Path(settings.MEDIA_ROOT) / "demo-drop-folder"
+    folder.mkdir(parents=True, exist_ok=True)
+    connection, outcome = los_connection_save(
+        organization=organization,
+        kind=LosConnection.Kind.FOLDER,
+        name="Byte nightly export (demo)",
+        folder=str(folder),
+        schedule=LosConnection.Schedule.DAILY,
+        run_at=dt.time(5, 0),
+    )
+    waiting = folder / DEMO_EXPORT_NAME
+    if not waiting.exists() and not ProcessedFile.objects.filter(connection=connection).exists():
+        shutil.copyfile(DEMO_EXPORT, waiting)
+        outcome = "created" if outcome == "created" else "updated"
+    if changes is not None:
+        changes["LOS drop folder"] = outcome
+    return connection
 
 
 OPERATOR_USERNAME = "ops.admin"  # the demo's operator: a superuser for /admin/ (task queue, webhooks, local SMS)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.models import LoanOfficer, Organization
@@ -63,6 +64,18 @@ MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "reports": {
         "weeklyreportsend": ("view",),
+    },
+    # LOS connections: the admin lets only org admins add, change and sync them; managers read and test.
+    "los": {
+        "losconnection": ("add", "change", "view"),
+        "lossync": ("view",),
+        "processedfile": ("view",),
+        "application": ("view",),
+    },
+    "scoring": {
+        "scoringpolicy": ("add", "change", "view"),
+        "propensitymodel": ("view",),
+        "scoringrun": ("view",),
     },
 }
 
@@ -123,8 +136,9 @@ def organization_setup(
             organization.timezone = timezone
         try:
             organization.full_clean()
-        except Exception as exc:  # ValidationError: the command prints the field errors
-            raise SetupError(str(exc)) from exc
+        except ValidationError as exc:
+            problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+            raise SetupError(problems) from exc
         organization.save()
         outcome = "created"
     organization_ensure_defaults(organization=organization)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from refiapp.env import env_bool, env_int, env_list, env_secret, env_str
+from refiapp.security import lockout_parameters
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,6 +34,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "anymail",
+    "axes",
+    "csp",
     # The house, lowest first (docs/architecture.md): each app imports only those above it in this list.
     "core",
     "loans",
@@ -39,6 +44,8 @@ INSTALLED_APPS = [
     "outreach",
     "refinance",
     "reports",
+    "los",
+    "scoring",
     "refiapp",
 ]
 
@@ -49,9 +56,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # One clock: a signed-in staff request runs in its organization's time zone (pages, partials, exports, admin).
+    "core.middleware.OrganizationTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "refiapp.urls"
@@ -70,6 +82,8 @@ TEMPLATES = [
                 "core.context_processors.workspace",
                 "rates.context_processors.rate_staleness",
             ],
+            # {{ amount|usd }}, {{ rate|pct }}, {{ spread|pts }}: the one way every template shows money and rates.
+            "builtins": ["core.templatetags.money"],
         },
     },
 ]
@@ -90,11 +104,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-_redis_url = env_str("REDIS_URL")
+# Redis (optional): the shared cache (API rate limit) and the django-q2 broker, so any number of web servers and
+# workers on any number of machines share them. Unset: per-process memory cache and the ORM broker (embedded).
+REDIS_URL = env_str("REDIS_URL")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}
-        if _redis_url
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
@@ -105,6 +121,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes) on /accounts/login/ and /admin/login/: after LOGIN_FAILURE_LIMIT failures for
+# one username, or from one client IP, logging in is refused for LOGIN_COOLOFF_MINUTES (docs/security.md).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+# Comma-separated; "username+ip_address" counts the pair instead (an office behind one NAT address).
+AXES_LOCKOUT_PARAMETERS = lockout_parameters(env_list("LOGIN_LOCKOUT_PARAMETERS", "username,ip_address"))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "refiapp.security.client_ip"
+AXES_DISABLE_ACCESS_LOG = True  # failures are what matter; successful logins are not kept
+# Proxies in front of the app that append to X-Forwarded-For (0: use the connection's address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -113,12 +143,39 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The one date format and the one date-time format (core/formats/en/formats.py; also the fallback when no
+# language is active, e.g. in a management command).
+FORMAT_MODULE_PATH = ["core.formats"]
+from core.formats.en.formats import DATE_FORMAT, DATETIME_FORMAT, SHORT_DATE_FORMAT, SHORT_DATETIME_FORMAT  # noqa: E402,F401
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploads on local disk (MEDIA_ROOT) by default; on S3-compatible object storage (AWS S3, MinIO, R2, ...) through
+# django-storages when AWS_STORAGE_BUCKET_NAME is set, so every web server and worker reads the same files. The
+# bucket stays private: uploads are only ever read by the app (keys from the environment or the instance role).
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+UPLOAD_STORAGE = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
+            "location": env_str("AWS_LOCATION", "uploads"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if AWS_STORAGE_BUCKET_NAME
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": UPLOAD_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -134,6 +191,11 @@ MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / "media"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 52_428_800
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 52_428_800)
+# Stored uploads are deleted after this many days (daily job expire-uploads); each user may keep this many bytes
+# of uploads and upload this many files in 24 hours (the upload form says which limit was reached).
+UPLOAD_RETENTION_DAYS = env_int("UPLOAD_RETENTION_DAYS", 90)
+UPLOAD_MAX_BYTES_PER_USER = env_int("UPLOAD_MAX_BYTES_PER_USER", 524_288_000)
+UPLOAD_MAX_PER_USER_PER_DAY = env_int("UPLOAD_MAX_PER_USER_PER_DAY", 20)
 
 # Security: HTTPS everywhere outside DEBUG (manage.py check --deploy is clean; a test runs it).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -142,16 +204,39 @@ CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
+# Deployment-checklist warnings that do not apply here, by name (scripts/release fails on every other one).
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
+# Load balancers and orchestrators probe /healthz over plain http on the instance.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): the app's pages load scripts, styles and images only from this origin,
+# with no inline script, no inline style and no eval (htmx is configured without them, see base.html). The
+# admin's sequence preview alone allows inline styles, for the email HTML it shows in a sandboxed frame.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# django-q2: ORM broker (at-least-once delivery; every task is idempotent). retry > timeout > longest task.
+# django-q2: the Redis broker when REDIS_URL is set (workers on several machines; no receipts, so a task running
+# in a killed worker is lost: the match is resumed by its own schedule, the outbox by reconciliation), else the ORM
+# broker (at-least-once delivery). Every task is idempotent. retry > timeout > longest task.
 Q_CLUSTER = {
     "name": "refiapp",
-    "orm": "default",
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
     "workers": env_int("Q_WORKERS", 2),
     "timeout": env_int("Q_TIMEOUT", 600),
     "retry": env_int("Q_RETRY", 720),
@@ -193,10 +278,25 @@ OUTREACH_INBOUND_EMAIL = env_str("OUTREACH_INBOUND_EMAIL")
 FRED_API_KEY = env_str("FRED_API_KEY")
 FRED_API_URL = env_str("FRED_API_URL", "https://api.stlouisfed.org/fred/series/observations")
 
-# API rate limit per token.
+# LOS connections: the Fernet key(s) that encrypt stored client secrets (comma-separated: the first encrypts,
+# all decrypt, for rotation). Generate one with `python -m los.secrets`.
+FIELD_ENCRYPTION_KEY = env_secret(
+    "FIELD_ENCRYPTION_KEY", debug=DEBUG, dev_default="ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZDA="
+)
+# Drop folders on S3 (django-storages): keys from the standard AWS environment variables or an instance role;
+# region and endpoint as for uploads (above).
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
+
+# API rate limit per token, and the largest command body (a command is about 1 KB): larger ones get a JSON 413.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 65_536)
 # Fees added to every payoff of an existing loan (payoff statement, reconveyance/recording), in dollars.
 REFINANCE_PAYOFF_FEE = Decimal(env_str("REFINANCE_PAYOFF_FEE", "0.00"))
+
+# /healthz answers 503 when the last successful match / FRED fetch is older than this (a weekend is 4 days).
+HEALTHZ_MATCH_MAX_AGE_HOURS = env_int("HEALTHZ_MATCH_MAX_AGE_HOURS", 100)
+HEALTHZ_RATES_MAX_AGE_HOURS = env_int("HEALTHZ_RATES_MAX_AGE_HOURS", 100)
 
 LOGGING = {
     "version": 1,
@@ -207,4 +307,5 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
+# A filter left empty reads "Any" (django-filter's default is "---------").
+FILTERS_EMPTY_CHOICE_LABEL = "Any"

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from core import admin_base
 from refiapp import views
+from refiapp.health import healthz
 
 urlpatterns = [
     # Before admin.site.urls: the same path as admin's "view on site", scoped to the manager's rows.
@@ -13,9 +14,11 @@ urlpatterns = [
         name="admin_view_on_site",
     ),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("api/", include("refinance.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("favicon.ico", views.favicon),
     path("rates/", include("rates.urls")),
     path("", views.home, name="home"),
     path("", include("loans.urls")),
@@ -24,4 +27,11 @@ urlpatterns = [
     path("", include("outreach.urls")),
     path("anymail/", include("anymail.urls")),
     path("reports/", include("reports.urls")),
+    path("scoring/", include("scoring.urls")),
 ]
+
+# JSON under /api/, Django's pages elsewhere (refinance/api/errors.py).
+handler400 = "refinance.api.errors.bad_request"
+handler403 = "refinance.api.errors.permission_denied"
+handler404 = "refinance.api.errors.page_not_found"
+handler500 = "refinance.api.errors.server_error"

@@ -99,6 +99,19 @@ class RefinanceTransactionAdmin(TenantAdmin):
         self._run(request, queryset, refinance_cancel, "cancelled")
 
 
+def manageable_users(request: HttpRequest) -> QuerySet:
+    """Users the issuer may manage, so may issue a token for: an org admin any active staff of the organization, a
+    branch manager the staff of their branch (never an org admin); the operator anyone."""
+    staff = get_user_model().objects.filter(loan_officer__is_active=True, is_active=True)
+    if request.user.is_superuser:
+        return staff
+    profile = profile_for(request.user)
+    visible = LoanOfficer.objects.visible_to(request.user).filter(is_active=True)
+    if profile is None or profile.role != LoanOfficer.Role.ORG_ADMIN:
+        visible = visible.exclude(role=LoanOfficer.Role.ORG_ADMIN)
+    return staff.filter(loan_officer__in=visible)
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(TenantAdmin):
     list_display = ["name", "prefix", "user", "organization", "created_at", "last_used_at", "revoked_at"]
@@ -119,11 +132,7 @@ class ApiTokenAdmin(TenantAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "user":
-            staff = get_user_model().objects.filter(loan_officer__is_active=True, is_active=True)
-            profile = profile_for(request.user)
-            if not request.user.is_superuser:
-                staff = staff.filter(loan_officer__organization_id=profile.organization_id if profile else None)
-            kwargs["queryset"] = staff.order_by("username")
+            kwargs["queryset"] = manageable_users(request).order_by("username")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request: HttpRequest, obj: ApiToken | None = None, change: bool = False, **kwargs: Any) -> Any:

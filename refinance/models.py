@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.choices import choices_check
-from core.models import Organization
+from core.models import ApiToken, Organization
 from core.money import MAX_RATE
 from core.tenancy import TenantQuerySet
 from loans.models.portfolio import MONEY, RATE, Loan, LoanProduct
@@ -101,9 +101,13 @@ class RefinanceEvent(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first response to an Idempotency-Key, replayed for retries (per tenant)."""
+    """The first response to an Idempotency-Key, replayed for retries of the same API token.
+
+    Keys belong to the token that sent them: a colleague's token using the same key gets its own processing,
+    never the first token's response (which would show them a transaction they did not make)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -115,7 +119,7 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "key"], name="%(app_label)s_%(class)s_unique_key"),
+            models.UniqueConstraint(fields=["token", "key"], name="%(app_label)s_%(class)s_unique_token_key"),
             models.CheckConstraint(
                 condition=Q(completed_at__isnull=True) | Q(response_status__isnull=False),
                 name="%(app_label)s_%(class)s_completed_has_response",

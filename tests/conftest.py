@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.test import Client
 
@@ -36,3 +38,7 @@ def officer_client(officer) -> Client:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def manager_client(manager) -> Client:  # type: ignore[no-untyped-def]
     return client_for(manager)
+
+
+# The production-mode browser run needs a server started by scripts/ci_production; the normal suite leaves it out.
+collect_ignore = [] if os.environ.get("PRODUCTION_BASE_URL") else ["production"]

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1vbmx5LWZpZWxkLWtleS0zMi1ieXRlcy1vayE=")
 
 from refiapp.settings import *  # noqa: E402,F403
 from refiapp.settings import DATABASES, Q_CLUSTER  # noqa: E402
@@ -15,7 +16,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+# Tasks run inline; the ORM broker even when the environment names a Redis (tests never need one).
+Q_CLUSTER = {**{k: v for k, v in Q_CLUSTER.items() if k != "redis"}, "orm": "default", "sync": True}
 SMS_BACKEND = "local"
 PUBLIC_BASE_URL = "https://refi.example.test"
 ANYMAIL = {"WEBHOOK_SECRET": "hook-user:hook-password"}

@@ -22,7 +22,9 @@ ALLOWED: dict[str, set[str]] = {
     "outreach": {"core", "loans", "rates", "pipeline"},
     "refinance": {"core", "loans", "rates", "pipeline"},
     "reports": {"core", "loans", "pipeline", "outreach"},
-    "refiapp": {"core", "loans", "rates", "pipeline", "outreach", "refinance", "reports"},
+    "los": {"core", "loans"},
+    "scoring": {"core", "loans", "rates", "pipeline", "outreach"},
+    "refiapp": {"core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "scoring"},
 }
 APPS = set(ALLOWED)
 MAX_LINES = 600

@@ -19,12 +19,19 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_manage_without_a_secret_runs_as_a_developer_checkout():
+def test_manage_without_a_secret_and_without_debug_fails_loudly():
+    """No SECRET_KEY and no DEBUG=1: every command refuses (manage.py never turns DEBUG on by itself)."""
     completed = run_manage("check")
-    assert completed.returncode == 0, completed.stderr
+    assert completed.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in completed.stderr
 
 
 def test_a_production_environment_still_fails_loudly_without_debug_or_secret():
     completed = run_manage("check", DEBUG="0")
     assert completed.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in completed.stderr
+
+
+def test_a_developer_asks_for_debug_explicitly():
+    completed = run_manage("check", DEBUG="1")
+    assert completed.returncode == 0, completed.stderr

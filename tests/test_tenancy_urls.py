@@ -18,11 +18,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
@@ -36,6 +38,7 @@ from core.models import LoanOfficer, Organization
 from core.tenancy import TenantQuerySet
 from loans.models import ConsentEvent, Loan, LoanImport
 from loans.services.imports import loan_import_preview
+from los.models import Application, LosConnection, LosSync, ProcessedFile
 from outreach.models import BookingRequest, Enrollment
 from outreach.rendering import page_token, unsubscribe_token
 from pipeline.models import Opportunity
@@ -43,6 +46,8 @@ from rates.models import RateFetch, RateObservation, RateRevision, RateSeries
 from refinance.api.tokens import api_token_create
 from refinance.models import RefinanceTransaction
 from reports.models import WeeklyReportSend
+from scoring.models import ScoringPolicy, ScoringRun
+from scoring.services.training import model_ensure
 from tests.conftest import client_for
 from tests.factories import (
     ActivityFactory,
@@ -71,8 +76,10 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports")
-MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports")
+TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los")
+MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los")
+TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "scoring")
+MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "scoring")
 EXCLUDED_NAMESPACES = ("admin", "anymail")
 MISSING_PK = 987654321
 MARKER = b"ORGB"  # in every string of organization B
@@ -296,8 +303,14 @@ def _enrollment(action: str, status: str) -> Callable[[Tenant], Target]:
     return make
 
 
+def _match_run(t: Tenant) -> Target:
+    run = MatchRunFactory(organization=t.org)
+    return Target(run, {"pk": run.pk})
+
+
 GET, POST = ("GET",), ("POST",)
 URL_CASES: list[UrlCase] = [
+    UrlCase("pipeline:match_run_status", _match_run, GET),
     UrlCase("pipeline:opportunity_detail", _opportunity, GET),
     UrlCase(
         "pipeline:opportunity_stage",
@@ -605,7 +618,12 @@ def _rate_fetch(t: Tenant) -> RateFetch:
 def _booking(t: Tenant) -> BookingRequest:
     opportunity = t.opportunity()
     return BookingRequest.objects.create(
-        organization=t.org, opportunity=opportunity, phone="+13125550123", notes=f"{t.tag} call me"
+        organization=t.org,
+        opportunity=opportunity,
+        borrower=opportunity.borrower,
+        requested_on=NOW.date(),
+        phone="+13125550123",
+        notes=f"{t.tag} call me",
     )
 
 
@@ -613,6 +631,42 @@ def _weekly_send(t: Tenant) -> WeeklyReportSend:
     return WeeklyReportSend.objects.create(
         organization=t.org, week_start=dt.date(2026, 11, 16), recipient=t.officer, to_email=f"{t.tag}@example.com"
     )
+
+
+def _los_connection(t: Tenant) -> LosConnection:
+    folder = Path(django_settings.MEDIA_ROOT) / f"{t.tag}-exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return LosConnection.objects.create(
+        organization=t.org, kind="folder", name=f"{t.tag} drop folder", folder=str(folder)
+    )
+
+
+def _los_sync(t: Tenant) -> LosSync:
+    connection = _los_connection(t)
+    return LosSync.objects.create(
+        organization=t.org,
+        connection=connection,
+        trigger="command",
+        status="succeeded",
+        started_at=NOW,
+        message=f"{t.tag} synced",
+        errors=[{"line": 2, "column": "Note Rate", "message": f"{t.tag} bad rate", "loan_number": f"{t.tag}-1"}],
+    )
+
+
+def _processed_file(t: Tenant) -> ProcessedFile:
+    sync = _los_sync(t)
+    return ProcessedFile.objects.create(
+        organization=t.org, connection=sync.connection, sync=sync, name=f"{t.tag}-export.csv", content_hash="0" * 64,
+        outcome="processed",
+    )  # fmt: skip
+
+
+def _application(t: Tenant) -> Application:
+    return Application.objects.create(
+        organization=t.org, loan_officer=t.officer, loan_guid=f"{t.tag}-guid", loan_number=f"{t.tag}-APP-1",
+        borrower_name=f"Bea {t.tag}Applicant", milestone="Processing",
+    )  # fmt: skip
 
 
 def _api_token(t: Tenant) -> Any:
@@ -646,11 +700,21 @@ ADMIN_MAKERS: dict[str, Callable[[Tenant], models.Model]] = {
     "outreach.Message": lambda t: t.message(),
     "outreach.BookingRequest": _booking,
     "reports.WeeklyReportSend": _weekly_send,
+    "los.LosConnection": _los_connection,
+    "los.LosSync": _los_sync,
+    "los.ProcessedFile": _processed_file,
+    "los.Application": _application,
+    "scoring.ScoringPolicy": lambda t: ScoringPolicy.objects.create(organization=t.org),
+    "scoring.PropensityModel": lambda t: model_ensure(organization=t.org),
+    "scoring.ScoringRun": lambda t: ScoringRun.objects.create(organization=t.org, started_at=NOW),
 }
 
 # Admins whose model has no organization at all (nothing of a tenant in them): managers get no access.
 NO_ORGANIZATION_ADMINS = {
     "auth.Group",
+    "axes.AccessAttempt",
+    "axes.AccessFailureLog",
+    "axes.AccessLog",
     "auth.User",
     "django_q.Schedule",
     "django_q.Success",
@@ -658,10 +722,14 @@ NO_ORGANIZATION_ADMINS = {
     "django_q.OrmQ",
     "outreach.WebhookEvent",
     "outreach.LocalSms",
+    "scoring.HousePriceIndex",
 }
 
 # Admin URLs beyond Django's own (changelist/add/change/delete/history) that take an object id.
-ADMIN_EXTRA_URLS = {"admin:outreach_sequence_preview": "outreach.Sequence"}
+ADMIN_EXTRA_URLS = {
+    "admin:outreach_sequence_preview": "outreach.Sequence",
+    "admin:los_losconnection_test": "los.LosConnection",
+}
 STANDARD_ADMIN_URL_SUFFIXES = ("_changelist", "_add", "_change", "_delete", "_history")
 
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 
 from loans.models import LoanImport
+from loans.services.uploads import upload_quota_check
 
 
 class LoanImportUploadForm(forms.Form):
@@ -20,6 +24,10 @@ class LoanImportUploadForm(forms.Form):
         required=False,
     )
 
+    def __init__(self, *args: Any, user: Any = None, zone: ZoneInfo | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user, self.zone = user, zone
+
     def clean_file(self) -> UploadedFile:
         upload: UploadedFile = self.cleaned_data["file"]
         if upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES:
@@ -29,6 +37,8 @@ class LoanImportUploadForm(forms.Form):
             )
         if not upload.size:
             raise forms.ValidationError("The file is empty.")
+        if self.user is not None:
+            upload_quota_check(user=self.user, size=upload.size, zone=self.zone or ZoneInfo("UTC"))
         return upload
 
 

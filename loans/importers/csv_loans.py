@@ -1,4 +1,5 @@
-"""CSV loan exports: the documented columns (docs/import-format.md) and the names common LOS exports use.
+"""CSV loan exports: the documented columns (the import help page, /imports/help/, and docs/import-format.md)
+and the names common LOS exports use.
 
 The file is streamed twice from its opener (first the loan numbers, to reject duplicates, then every row),
 never held in memory. UTF-8 with or without a byte-order mark; comma, semicolon or tab separated.
@@ -18,6 +19,7 @@ from loans.importers.base import (
     ImportFileError,
     LoanRow,
     Opener,
+    RowError,
     finish_row,
     normalize_key,
     parse_text,
@@ -171,7 +173,9 @@ class CsvLoanImporter:
         ]
         if missing:
             described = "; ".join(f"{name} (e.g. {', '.join(repr(a) for a in ALIASES[name][1:3])})" for name in missing)
-            raise ImportFileError(f"Missing required columns: {described}. See docs/import-format.md.")
+            raise ImportFileError(
+                f"Missing required columns: {described}. The import help page lists every column and its names."
+            )
         return {index: field for field, (_priority, index) in chosen.items()}, ignored
 
     # --- passes --------------------------------------------------------------------------------------------
@@ -184,7 +188,7 @@ class CsvLoanImporter:
                 start = reader.line_num + 1
                 for record in reader:
                     line, start = start, reader.line_num + 1
-                    if any(cell.strip() for cell in record):
+                    if any(record) and (record[0].strip() or any(cell.strip() for cell in record)):
                         yield line, record
             except UnicodeDecodeError as exc:
                 raise _not_utf8(exc, line=reader.line_num + 1) from exc
@@ -199,36 +203,44 @@ class CsvLoanImporter:
     def rows(self) -> Iterator[LoanRow]:
         width = len(self.header)
         number_index = next(i for i, field in self.columns.items() if field == "loan_number")
+        # Every row of a CSV has the same column for each field: one label map shared by all rows, and the
+        # loan number parsed first so that every error names its loan.
+        labels = {field: self.header[index] for index, field in self.columns.items()}
+        columns = [(number_index, "loan_number")] + [
+            (index, field) for index, field in self.columns.items() if field != "loan_number"
+        ]
+        plan = [(index, field, self.header[index], _PARSERS[field]) for index, field in columns]
+        today = self.today
         for line, record in self._records():
-            row = LoanRow(line=line)
-            if number_index < len(record):
-                row.set("loan_number", record[number_index], self.header[number_index])
-            for index, field in self.columns.items():
-                if field == "loan_number" or index >= len(record):
+            row = LoanRow(line=line, labels=labels)
+            values, count = row.values, len(record)
+            for index, field, label, parse in plan:
+                if index >= count:
                     continue
-                raw = record[index]
-                row.labels.setdefault(field, self.header[index])
-                if raw.strip():
-                    self._set(row, field, raw, self.header[index])
-            if len(record) > width and any(cell.strip() for cell in record[width:]):
-                row.error("loan_number", f"the row has {len(record)} values but the header has {width} columns")
-            yield finish_row(row, today=self.today)
-
-    @staticmethod
-    def _set(row: LoanRow, field: str, raw: str, label: str) -> None:
-        if field == FULL_NAME:
-            try:
-                row.values[FULL_NAME] = _PARSERS[FULL_NAME](raw.strip())
-            except ValueError as exc:
-                row.error(FULL_NAME, str(exc))
-            return
-        row.set(field, raw, label)
+                raw = record[index].strip()
+                if not raw:
+                    continue
+                try:
+                    values[field] = parse(raw)
+                except ValueError as exc:
+                    row.errors.append(_value_error(row, field, label, raw, exc))
+            if count > width and any(cell.strip() for cell in record[width:]):
+                row.error("loan_number", f"the row has {count} values but the header has {width} columns")
+            yield finish_row(row, today=today)
 
     def describe(self) -> dict[str, object]:
         return {
             "columns": {self.header[index]: field for index, field in sorted(self.columns.items())},
             "ignored": self.ignored,
         }
+
+
+def _value_error(row: LoanRow, field: str, label: str, raw: str, exc: ValueError) -> RowError:
+    """The same error ``LoanRow.set`` records (a full name has no single field label)."""
+    if field == FULL_NAME:
+        return RowError(row.line, label, str(exc), row.loan_number)
+    shown = raw if len(raw) <= 60 else raw[:57] + "..."
+    return RowError(row.line, label, f"{exc} (got '{shown}')", row.loan_number)
 
 
 def _not_utf8(exc: UnicodeDecodeError, line: int | None = None) -> ImportFileError:

@@ -366,7 +366,8 @@ class LoanImport(models.Model):
     loan_officer = models.ForeignKey(LoanOfficer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     filename = models.CharField(max_length=255)
     format = models.CharField(max_length=8, choices=Format.choices)
-    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True, help_text="Deleted after UPLOAD_RETENTION_DAYS.")
+    file_size = models.PositiveBigIntegerField(default=0, help_text="Bytes stored (the per-user upload budget).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEWED)
     total_rows = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
@@ -381,6 +382,12 @@ class LoanImport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The per-user upload limits (loans.services.uploads): a user's recent uploads.
+            models.Index(fields=["uploaded_by", "created_at"], name="loans_import_user_recent_idx"),
+            # expire_uploads: stored files older than the retention period.
+            models.Index(fields=["created_at"], condition=~Q(file=""), name="loans_import_stored_idx"),
+        ]
         constraints = [
             choices_check("format", LoanImportFormat, "%(app_label)s_%(class)s_format_valid"),
             choices_check("status", LoanImportStatus, "%(app_label)s_%(class)s_status_valid"),

@@ -6,8 +6,9 @@ from django.db.models import QuerySet
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
-from django_tables2.export import ExportMixin
 
+from core.exports import TableExport
+from core.tables import SafeExportMixin
 from core.tenancy import get_visible_or_404
 from core.views import HtmxTableMixin, ProfileRequiredMixin
 from loans.filters import LoanFilterSet
@@ -16,11 +17,12 @@ from loans.selectors import portfolio as selectors
 from loans.tables import LoanTable
 
 
-class LoanListView(ProfileRequiredMixin, HtmxTableMixin, ExportMixin, SingleTableMixin, FilterView):
+class LoanListView(ProfileRequiredMixin, HtmxTableMixin, SafeExportMixin, SingleTableMixin, FilterView):
     table_class = LoanTable
     filterset_class = LoanFilterSet
     template_name = "loans/loan_list.html"
     export_formats = ("csv", "xlsx")
+    export_class = TableExport
     export_name = "portfolio"
 
     def get_queryset(self) -> QuerySet[Loan]:

@@ -1,4 +1,4 @@
-"""Writes of the outreach app (see each module). Other slices import from here."""
+"""Writes of the outreach app (see each module)."""
 
 from outreach.services.consent import borrower_mark_undeliverable, borrower_opt_in, borrower_opt_out
 from outreach.services.dispatch import dispatch_due_messages, message_requeue, messages_claim

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from outreach.models import BookingRequest, Enrollment, Message
+from outreach.sendwindow import zone_for
 from outreach.services.engagement import engagement_record, message_record_event
 from pipeline.models import Activity, Opportunity
 
@@ -55,18 +57,32 @@ def booking_request_create(
     notes: str = "",
     message: Message | None = None,
 ) -> BookingRequest:
-    """Store a call request from the borrower page: a stop condition (→ Appointment); the officer is emailed."""
+    """Store a call request from the borrower page: a stop condition (→ Appointment); the officer is emailed.
+
+    One request per borrower per local day: a repeat (a double click, a reload that re-posts, a second post)
+    returns the day's first request and records, stops and emails nothing more."""
+    borrower = opportunity.borrower
+    today = timezone.now().astimezone(zone_for(borrower=borrower, organization=opportunity.organization)).date()
+    existing = BookingRequest.objects.filter(borrower=borrower, requested_on=today).first()
+    if existing is not None:
+        return existing
     windows = [w for w in BookingRequest.Window.values if w in preferred_windows]
     booking = BookingRequest(
         organization_id=opportunity.organization_id,
         opportunity=opportunity,
+        borrower=borrower,
+        requested_on=today,
         phone=phone,
         preferred_windows=windows,
         preferred_date=preferred_date,
         notes=notes,
     )
-    booking.full_clean(exclude=["opportunity", "organization"])
-    booking.save()
+    booking.full_clean(exclude=["opportunity", "organization", "borrower"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            booking.save()
+    except IntegrityError:  # a concurrent post of the same borrower won: show its confirmation
+        return BookingRequest.objects.get(borrower=borrower, requested_on=today)
     labels = ", ".join(str(BookingRequest.Window(w).label) for w in windows) or "any time"
     when = f" on {preferred_date:%A %B} {preferred_date.day}" if preferred_date else ""
     summary = f"Call me at {phone}{when}, {labels}." + (f" Note: {notes}" if notes else "")

@@ -118,6 +118,22 @@ def borrower_opt_out(
 
 
 @transaction.atomic
+def borrower_do_not_contact(*, borrower: Borrower, source: str, actor: Any = None) -> bool:
+    """Never contact this borrower again on any channel (a request by phone, a complaint). Returns False when the
+    flag was already set."""
+    now = timezone.now()
+    if not Borrower.objects.filter(pk=borrower.pk, do_not_contact=False).update(do_not_contact=True, updated_at=now):
+        return False
+    borrower.do_not_contact = True
+    _consent_event(
+        borrower=borrower, channel="", action=ConsentEvent.Action.DO_NOT_CONTACT, source=source, detail={}, actor=actor
+    )
+    for channel in (Channel.EMAIL, Channel.SMS):
+        channel_cancel_scheduled(borrower=borrower, channel=channel, reason=f"Do not contact ({source}).")
+    return True
+
+
+@transaction.atomic
 def borrower_opt_in(
     *, borrower: Borrower, channel: str, source: str, detail: dict | None = None, actor: Any = None
 ) -> bool:

@@ -6,16 +6,19 @@ One message goes through these states (every transition is a conditional UPDATE 
 * sending → cancelled (enrollment stopped, opportunity in application/won/lost/archived), suppressed (no
   consent, opted out, do-not-contact, undeliverable) or back to scheduled (quiet hours: next 8:00 local; stale
   rate: an hour later; paused).
-* sending → pre-send write (what we are about to send, attempts + 1) → provider call → sent, or scheduled with
-  backoff (transient error), or failed (permanent error), or it stays sending (the provider never answered).
+* sending → the hand-over write, one message at a time right before its provider call (what we are about to
+  send, attempts + 1, ``handed_at``; committed) → provider call → sent, or scheduled with backoff (transient
+  error), or failed (permanent error), or it stays sending (the provider never answered).
 
-A row left in ``sending`` (the worker died after the claim, or the provider never answered) is never re-sent
-blindly. After ``STUCK_AFTER`` the reconciler asks the provider: SMS backends look the message up (the local
-backend by its idempotency key; Twilio, which has no idempotency keys, by listing recent messages to the number
-and comparing the body recorded before the call) and the row becomes ``sent`` if found, ``scheduled`` again if
-the provider confirms nothing went out. Email providers cannot be asked, so a stuck email becomes ``failed`` with
-error code ``unconfirmed`` (shown in admin and on the timeline for review; a later ESP event proving delivery
-promotes it to sent). Nothing is sent twice and nothing is lost silently.
+A row left in ``sending`` (the worker died, or the provider never answered) is never re-sent blindly. After
+``STUCK_AFTER`` the reconciler looks at ``handed_at``: empty means the message was never handed to a provider
+(the worker died between the claim and this message's turn), so it is re-queued and sent once. Set means the
+provider may have it: SMS backends look the message up (the local backend by its idempotency key; Twilio, which
+has no idempotency keys, by listing recent messages to the number and comparing the recorded body) and the row
+becomes ``sent`` if found, ``scheduled`` again if the provider confirms nothing went out. Email providers cannot
+be asked, so such an email becomes ``failed`` with error code ``unconfirmed`` (shown in admin and on the
+timeline for review; a later ESP event proving delivery promotes it to sent). A worker killed mid-batch so
+strands at most the one email it was handing over; nothing is sent twice and nothing is lost silently.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from outreach.services.recording import (
 )
 from outreach.sms import SmsError, SmsGateway, SmsPermanentError, SmsTransientError, SmsUnknownOutcome, get_sms_gateway
 from pipeline.models import Opportunity
-from rates.selectors import MarketRate, is_stale, market_rates
+from rates.selectors import MarketRate, is_stale, is_stale_date, market_rates
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +84,12 @@ class DispatchStats:
         return data
 
 
-# The pre-send write, batched (the ORM's bulk_update builds a CASE per column and costs more than the sends).
-PRE_SEND_SQL = (
+# The hand-over write: what is about to be sent and that it is being handed to the provider, committed on its
+# own right before the provider call (one statement, no ORM overhead on the hot path).
+HAND_OVER_SQL = (
     f"UPDATE {Message._meta.db_table} SET to_address = %s, from_address = %s, subject = %s, body = %s, "
-    "attempts = %s, hold_reason = '', updated_at = %s WHERE id = %s AND claim_token = %s AND status = 'sending'"
+    "attempts = %s, hold_reason = '', handed_at = %s, updated_at = %s "
+    "WHERE id = %s AND claim_token = %s AND status = 'sending' AND handed_at IS NULL"
 )
 
 
@@ -119,6 +124,28 @@ def suppression_reason(borrower: Borrower, channel: str) -> str:
     return next((text for failed, text in checks if failed), "Not allowed on this channel.")
 
 
+SKIP_LABELS = (
+    ("do-not-contact", "Skipped: do not contact"),
+    ("consent", "Skipped: no consent"),
+    ("opted out", "Skipped: opted out"),
+    ("unsubscribed", "Skipped: opted out"),
+    ("undeliverable", "Skipped: undeliverable"),
+    ("no email", "Skipped: no email address"),
+    ("no mobile", "Skipped: no mobile number"),
+)
+
+
+def planned_skip(borrower: Borrower, channel: str) -> tuple[str, str]:
+    """(short label, reason) when a scheduled message will not go out because of the borrower's consent or
+    address (the dispatcher suppresses it on its due date), else ("", "")."""
+    reason = suppression_reason(borrower, channel)
+    if not reason:
+        return "", ""
+    lowered = reason.lower()
+    label = next((text for key, text in SKIP_LABELS if key in lowered), "Skipped")
+    return label, reason
+
+
 def messages_claim(*, now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> tuple[str, list[int]]:
     """Claim up to ``limit`` due rows of active enrollments: one conditional UPDATE (scheduled → sending).
 
@@ -128,9 +155,8 @@ def messages_claim(*, now: dt.datetime | None = None, limit: int = BATCH_SIZE) -
     now = now or timezone.now()
     token = uuid.uuid4().hex
     candidates = list(
-        Message.objects.filter(
-            status=Message.Status.SCHEDULED, due_at__lte=now, enrollment__status=Enrollment.Status.ACTIVE
-        )
+        Message.objects.filter(status=Message.Status.SCHEDULED, due_at__lte=now)
+        .filter(Q(enrollment__status=Enrollment.Status.ACTIVE) | Q(kind=Message.Kind.DIGEST))
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
@@ -191,8 +217,8 @@ class Dispatcher(MessageRecorder):
     # ----- one claimed batch ---------------------------------------------------------------------------
 
     def _process_batch(self, *, token: str, ids: list[int]) -> None:
-        """Load the claimed rows once, check and render each, write what will be sent (one statement), re-check
-        the whole batch against the database right before sending, then send and record message by message."""
+        """Load the claimed rows once, check and render each, re-check the whole batch against the database right
+        before sending (one query), then message by message: hand-over write, provider call, record."""
         now = timezone.now()
         loaded = list(
             Message.objects.select_related(
@@ -217,22 +243,30 @@ class Dispatcher(MessageRecorder):
             if prepared is not None:
                 ready.append(prepared)
         if ready:
-            # Record what we are about to send before calling any provider: the reconciler compares against it.
-            rows = []
-            for prepared in ready:
-                m = prepared.message
-                m.attempts += 1
-                rows.append((m.to_address, m.from_address, m.subject, m.body, m.attempts, now, m.pk, token))
-            with connection.cursor() as cursor:  # one round trip per batch (psycopg pipelines executemany)
-                cursor.executemany(PRE_SEND_SQL, rows)
             blocked = self._changed_since_load([p.message.pk for p in ready])
             for prepared in ready:
                 if prepared.message.pk in blocked:
                     # Opted out, stopped or closed while we were preparing: the next pass classifies it.
                     self._hold(prepared.message, token, due_at=now, reason="Changed just before sending; re-checking.")
                     continue
-                self._deliver_isolated(prepared, token)
+                if self._hand_over(prepared.message, token):
+                    self._deliver_isolated(prepared, token)
         self._after_batch(loaded, now=now)
+
+    def _hand_over(self, message: Message, token: str) -> bool:
+        """Record, committed, that this message is about to go to the provider (and what it is), right before
+        the call. False if the claim was lost meanwhile (then it is not sent)."""
+        now = timezone.now()
+        message.attempts += 1
+        row = (message.to_address, message.from_address, message.subject, message.body, message.attempts)
+        with connection.cursor() as cursor:
+            cursor.execute(HAND_OVER_SQL, [*row, now, now, message.pk, token])
+            handed = cursor.rowcount == 1
+        if handed:
+            message.handed_at = now
+        else:
+            logger.warning("Message %s lost its claim before it was handed over; not sent", message.pk)
+        return handed
 
     def _changed_since_load(self, ids: list[int]) -> set[int]:
         """The send-time re-check in one query: rows whose enrollment, opportunity or consent no longer allow it."""
@@ -249,7 +283,7 @@ class Dispatcher(MessageRecorder):
             | ~Q(borrower__sms_undeliverable_reason="")
         )
         blocked = (
-            ~Q(enrollment__status=Enrollment.Status.ACTIVE)
+            (Q(kind=Message.Kind.SEQUENCE) & ~Q(enrollment__status=Enrollment.Status.ACTIVE))
             | Q(opportunity__stage__in=list(STOP_STAGES))
             | Q(opportunity__qualifies=False)
             | ~Q(opportunity__loan__status=Loan.Status.ACTIVE)
@@ -265,7 +299,7 @@ class Dispatcher(MessageRecorder):
             opportunity_ids = {m.opportunity_id for m in sent}
             Opportunity.objects.filter(pk__in=opportunity_ids).update(last_contacted_at=now)
             opportunities_mark_contacted(opportunity_ids=opportunity_ids, at=now)
-        enrollments_complete_finished(enrollment_ids={m.enrollment_id for m in loaded})
+        enrollments_complete_finished(enrollment_ids={m.enrollment_id for m in loaded if m.enrollment_id})
 
     def _release_after_error(self, message: Message, token: str, exc: Exception) -> None:
         logger.exception("Preparing message %s failed", message.pk, exc_info=exc)
@@ -293,30 +327,40 @@ class Dispatcher(MessageRecorder):
             self.stats.extra["errors"] = self.stats.extra.get("errors", 0) + 1
 
     def _prepare(self, message: Message, token: str, *, now: dt.datetime) -> Prepared | None:
-        """Every check that can stop, hold or suppress the message; then render it. None: handled here."""
+        """Every check that can stop, hold or suppress the message; then render it. None: handled here.
+
+        A monthly digest (no enrollment) was rendered when it was queued: it gets the same checks except the
+        sequence's, and is cancelled rather than held when its figures lapse (next month's quotes fresh ones)."""
         enrollment, opportunity, borrower = message.enrollment, message.opportunity, message.borrower
         organization = message.organization
+        digest = message.kind == Message.Kind.DIGEST
 
-        if enrollment.status in (Enrollment.Status.STOPPED, Enrollment.Status.COMPLETED):
+        if enrollment is not None and enrollment.status in (Enrollment.Status.STOPPED, Enrollment.Status.COMPLETED):
             self._close(
                 message, token, Message.Status.CANCELLED, f"Sequence {enrollment.get_status_display().lower()}."
             )
             self.stats.cancelled += 1
             return None
-        if enrollment.status == Enrollment.Status.PAUSED:
+        if enrollment is not None and enrollment.status == Enrollment.Status.PAUSED:
             self._hold(message, token, due_at=message.due_at, reason="Sequence paused.")
             return None
         if opportunity.stage in STOP_STAGES:
-            enrollment_stop(enrollment=enrollment, reason=STOP_STAGES[opportunity.stage])
+            if enrollment is not None:
+                enrollment_stop(enrollment=enrollment, reason=STOP_STAGES[opportunity.stage])
             self._close(message, token, Message.Status.CANCELLED, f"Opportunity is {opportunity.get_stage_display()}.")
             self.stats.cancelled += 1
             return None
         if opportunity.loan.status != Loan.Status.ACTIVE:
-            enrollment_stop(enrollment=enrollment, reason=Enrollment.StopReason.CLOSED)
+            if enrollment is not None:
+                enrollment_stop(enrollment=enrollment, reason=Enrollment.StopReason.CLOSED)
             self._close(message, token, Message.Status.CANCELLED, "The loan is no longer active.")
             self.stats.cancelled += 1
             return None
         figures = self._figures_reason(opportunity=opportunity, organization=organization, now=now)
+        if figures and digest:
+            self._close(message, token, Message.Status.CANCELLED, figures)
+            self.stats.cancelled += 1
+            return None
         if figures:
             # Never advertise savings that today's match no longer finds; the sequence resumes if it qualifies again.
             self._hold(message, token, due_at=now + STALE_RATE_RECHECK, reason=figures)
@@ -330,7 +374,7 @@ class Dispatcher(MessageRecorder):
         if officer is None or not officer.is_active or not officer.email:
             self._fail(message, token, code="no_officer", text="No active loan officer to send in the name of.")
             return None
-        stale = self._stale_rate_reason(opportunity=opportunity, organization=organization, now=now)
+        stale = "" if digest else self._stale_rate_reason(opportunity=opportunity, organization=organization, now=now)
         if stale:
             self._hold(message, token, due_at=now + STALE_RATE_RECHECK, reason=stale)
             return None
@@ -341,19 +385,28 @@ class Dispatcher(MessageRecorder):
             return None
 
         links = links_for(opportunity_id=opportunity.pk, borrower_id=borrower.pk, message_id=message.pk)
-        try:
-            rendered = render_step(
-                channel=message.channel,
-                subject_template=message.step.subject_template,
-                body_template=message.step.body_template,
-                context=token_context(
-                    opportunity=opportunity, borrower=borrower, officer=officer, organization=organization, links=links
-                ),
-                organization=organization,
+        if digest:
+            rendered = Rendered(
+                channel=message.channel, subject=message.subject, text=message.body, html=message.body_html
             )
-        except TemplateError as exc:
-            self._fail(message, token, code="template", text=f"The step template does not render: {exc}")
-            return None
+        else:
+            try:
+                rendered = render_step(
+                    channel=message.channel,
+                    subject_template=message.step.subject_template,
+                    body_template=message.step.body_template,
+                    context=token_context(
+                        opportunity=opportunity,
+                        borrower=borrower,
+                        officer=officer,
+                        organization=organization,
+                        links=links,
+                    ),
+                    organization=organization,
+                )
+            except TemplateError as exc:
+                self._fail(message, token, code="template", text=f"The step template does not render: {exc}")
+                return None
         message.to_address = borrower.email if message.channel == Channel.EMAIL else borrower.mobile_phone
         message.from_address = (
             officer.email if message.channel == Channel.EMAIL else (settings.TWILIO_FROM_NUMBER or "")
@@ -368,7 +421,7 @@ class Dispatcher(MessageRecorder):
         if not opportunity.qualifies:
             return "No longer qualifies at today's rate: waits until a match finds it again."
         today = now.astimezone(zone_for(borrower=opportunity.borrower, organization=organization)).date()
-        if (today - opportunity.market_rate_date).days > organization.staleness_days:
+        if is_stale_date(opportunity.market_rate_date, organization=organization, as_of=today):
             return f"Savings were computed on the {opportunity.market_rate_date:%Y-%m-%d} rate: waits for a new match."
         return ""
 
@@ -508,10 +561,12 @@ def message_requeue(*, message: Message, actor: Any = None) -> Message:
     """A manager re-queues a failed message (e.g. an ``unconfirmed`` email they checked was never sent)."""
     if message.status != Message.Status.FAILED:
         raise ValueError("Only a failed message can be re-queued.")
-    if message.enrollment.status == Enrollment.Status.STOPPED:
+    if message.enrollment is None:  # a digest: no sequence to revive
+        pass
+    elif message.enrollment.status == Enrollment.Status.STOPPED:
         raise ValueError("The sequence was stopped; start a new enrollment instead.")
     now = timezone.now()
-    if message.enrollment.status == Enrollment.Status.COMPLETED:
+    if message.enrollment is not None and message.enrollment.status == Enrollment.Status.COMPLETED:
         try:
             with transaction.atomic():
                 Enrollment.objects.filter(pk=message.enrollment_id).update(
@@ -524,6 +579,7 @@ def message_requeue(*, message: Message, actor: Any = None) -> Message:
         due_at=now,
         claim_token="",
         claimed_at=None,
+        handed_at=None,
         attempts=0,
         hold_reason="Re-queued by a manager.",
         updated_at=now,

@@ -170,8 +170,11 @@ def message_record_event(
 ) -> Activity | None:
     """Record a provider event on a message once: a replayed or out-of-order event changes nothing.
 
-    ``sent``/``delivered``/``opened``/``clicked`` set their timestamp only when it is empty; ``bounced`` and
-    ``failed`` only when the message is not already failed. Returns the timeline entry, or None if nothing changed.
+    ``sent``/``delivered``/``opened``/``clicked`` set their timestamp only when it is empty. A status never
+    moves backwards; the precedence is sending < sent < failed < delivered: a delivery report is the
+    provider's proof that the borrower got the message, so ``bounced``/``failed`` after it change nothing, and
+    ``delivered`` after a failure report (callbacks arrive out of order) makes the message delivered. So a
+    failed message never has ``delivered_at``. Returns the timeline entry, or None if nothing changed.
     """
     if kind not in MESSAGE_EVENTS:
         raise ValueError(f"Unknown message event {kind!r}.")
@@ -191,8 +194,21 @@ def message_record_event(
         changed = qs.filter(delivered_at__isnull=True).update(
             delivered_at=when,
             status=Case(
-                When(status__in=[Message.Status.SENT, Message.Status.SENDING], then=Value(Message.Status.DELIVERED)),
+                When(
+                    status__in=[Message.Status.SENT, Message.Status.SENDING, Message.Status.FAILED],
+                    then=Value(Message.Status.DELIVERED),
+                ),
                 default=F("status"),
+            ),
+            error_code=Case(
+                When(status=Message.Status.FAILED, then=Value("")),
+                default=F("error_code"),
+                output_field=Message._meta.get_field("error_code"),
+            ),
+            error_message=Case(
+                When(status=Message.Status.FAILED, then=Value("")),
+                default=F("error_message"),
+                output_field=Message._meta.get_field("error_message"),
             ),
             updated_at=when,
         )
@@ -201,7 +217,7 @@ def message_record_event(
     elif kind == Activity.Kind.CLICKED:
         changed = qs.filter(clicked_at__isnull=True).update(clicked_at=when, updated_at=when)
     else:  # bounced / failed
-        changed = qs.filter(~Q(status=Message.Status.FAILED)).update(
+        changed = qs.filter(~Q(status__in=[Message.Status.FAILED, Message.Status.DELIVERED]), delivered_at=None).update(
             status=Message.Status.FAILED,
             error_code=error_code[:20],
             error_message=error_message,

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from core.models import Organization
@@ -20,7 +20,7 @@ RUNNING = (Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED)
 # Stages at which outreach must not run: the borrower applied (refinance initiated) or the opportunity is closed.
 STOP_STAGES = {
     Opportunity.Stage.APPLICATION: Enrollment.StopReason.APPLICATION,
-    Opportunity.Stage.WON: Enrollment.StopReason.APPLICATION,
+    Opportunity.Stage.WON: Enrollment.StopReason.WON,
     Opportunity.Stage.LOST: Enrollment.StopReason.CLOSED,
     Opportunity.Stage.ARCHIVED: Enrollment.StopReason.CLOSED,
 }
@@ -139,6 +139,15 @@ def enrollments_create_for_new_opportunities(*, organization: Organization) -> i
     """
     if not organization.auto_enroll:
         return 0
+    return enrollments_create_for(
+        organization=organization,
+        opportunities=Opportunity.objects.filter(stage=Opportunity.Stage.NEW, qualifies=True),
+    )
+
+
+def enrollments_create_for(*, organization: Organization, opportunities: QuerySet[Opportunity]) -> int:
+    """Enroll, in the organization's default sequence, those of ``opportunities`` that were never enrolled and
+    whose borrower may be contacted (auto-enroll, and the score routing of ``scoring``). Set-based in chunks."""
     sequence = sequence_ensure_default(organization=organization)
     if not sequence.is_active:
         return 0
@@ -147,9 +156,7 @@ def enrollments_create_for_new_opportunities(*, organization: Organization) -> i
         return 0
     never_enrolled = ~Exists(Enrollment.objects.filter(opportunity=OuterRef("pk")))
     candidates = (
-        Opportunity.objects.filter(
-            organization=organization, stage=Opportunity.Stage.NEW, qualifies=True, borrower__do_not_contact=False
-        )
+        opportunities.filter(organization=organization, borrower__do_not_contact=False)
         .filter(never_enrolled)
         .select_related("borrower", "organization")
         .order_by("pk")

@@ -31,6 +31,13 @@ STUCK_AFTER = dt.timedelta(minutes=10)
 UNCONFIRMED = "unconfirmed"
 
 
+def sent_text(message: Message) -> str:
+    """The "sent" timeline entry's text."""
+    if message.kind == Message.Kind.DIGEST:
+        return f"Monthly digest ({message.digest_month:%B %Y}) sent to {message.to_address}."
+    return f"Day {message.step.day_offset} {message.get_channel_display()} sent to {message.to_address}."
+
+
 def idempotency_key(message: Message | int) -> str:
     return f"refiapp-outreach-message-{getattr(message, 'pk', message)}"
 
@@ -66,7 +73,7 @@ class MessageRecorder:
     def _record_sent(self, message: Message, token: str, *, provider_id: str) -> None:
         """Move the row to sent with the provider's id, and write its one "sent" timeline entry, atomically."""
         now = timezone.now()
-        body = f"Day {message.step.day_offset} {message.get_channel_display()} sent to {message.to_address}."
+        body = sent_text(message)
         data = {"provider_message_id": provider_id}
         if message.subject:
             data["subject"] = message.subject  # the timeline shows it (the pipeline keeps no link to Message)
@@ -124,7 +131,7 @@ class MessageRecorder:
             kind=Activity.Kind.SENT,
             channel=message.channel,
             message_id=message.pk,
-            body=f"Day {message.step.day_offset} {message.get_channel_display()} sent to {message.to_address}.",
+            body=sent_text(message),
             data=data,
             occurred_at=now,
         )
@@ -141,6 +148,7 @@ class MessageRecorder:
             hold_reason=reason[:200],
             claim_token="",
             claimed_at=None,
+            handed_at=None,
             updated_at=timezone.now(),
         )
         self.stats.held += 1
@@ -190,6 +198,7 @@ class MessageRecorder:
             due_at=timezone.now() + dt.timedelta(seconds=delay),
             claim_token="",
             claimed_at=None,
+            handed_at=None,
             error_code=code[:20],
             error_message=text,
             hold_reason=f"Retry {message.attempts + 1} of {MAX_ATTEMPTS} after a provider error ({code})."[:200],
@@ -219,15 +228,14 @@ class MessageRecorder:
         )
         for message in stuck:
             token = message.claim_token
-            if message.channel == Channel.SMS:
+            if message.handed_at is None:  # the worker stopped before handing it to any provider
+                self._requeue(message, token, now=now)
+            elif message.channel == Channel.SMS:
                 self._reconcile_sms(message, token, now=now)
             else:
                 self._reconcile_email(message, token)
 
     def _reconcile_sms(self, message: Message, token: str, *, now: dt.datetime) -> None:
-        if not message.body:  # the worker died before recording what it would send: it never called the provider
-            self._requeue(message, token, now=now)
-            return
         try:
             found = self.sms.find_sent(
                 to=message.to_address or message.borrower.mobile_phone,
@@ -265,7 +273,8 @@ class MessageRecorder:
             due_at=now,
             claim_token="",
             claimed_at=None,
-            hold_reason="Re-queued: a worker stopped before sending and the provider confirmed nothing went out.",
+            handed_at=None,
+            hold_reason="Re-queued: a worker stopped before sending it and no provider has it.",
             updated_at=now,
         ):
             self.stats.requeued += 1
@@ -280,5 +289,3 @@ class MessageRecorder:
                 "out. Check the provider's activity log; re-queue it from admin if it was not sent."
             ),
         )
-
-

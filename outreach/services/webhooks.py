@@ -195,28 +195,36 @@ def process_email_tracking(payload: dict[str, Any]) -> None:
     # deferred, autoresponded, subscribed, unknown: nothing to record.
 
 
+def _from_borrower(message: Message, sender: str) -> bool:
+    """The reply comes from the address we wrote to (the borrower's own email, then or now)."""
+    own = {address.strip().lower() for address in (message.to_address, message.borrower.email) if address}
+    return bool(sender) and sender in own
+
+
 def _message_for_inbound_email(payload: dict[str, Any]) -> Message | None:
+    """The message a borrower's email reply answers, or None. Only the borrower's own address counts: the
+    plus-tagged reply address and In-Reply-To/References point at a message, but message ids are sequential
+    and headers are free text, so anyone could forge them to stop another lender's sequence."""
+    sender = (payload.get("from") or "").strip().lower()
+    if not sender:
+        return None
+    candidates = Message.objects.select_related("opportunity", "borrower").filter(channel=Channel.EMAIL)
+    pointed: list[Message] = []
     for address in payload.get("to", []) + payload.get("cc", []):
         match = PLUS_TAG.search(address)
         if match:
-            message = Message.objects.select_related("opportunity").filter(pk=int(match.group(1))).first()
-            if message is not None:
-                return message
+            pointed.extend(candidates.filter(pk=int(match.group(1))))
     for header in ("in_reply_to", "references"):
-        for ref in (payload.get(header) or "").split():
-            message = Message.objects.select_related("opportunity").filter(provider_message_id=ref.strip()).first()
-            if message is not None:
-                return message
-    sender = (payload.get("from") or "").strip()
-    if not sender:
-        return None
-    return (
-        Message.objects.select_related("opportunity")
-        .filter(channel=Channel.EMAIL, to_address__iexact=sender)
-        .exclude(sent_at=None)
-        .order_by("-sent_at")
-        .first()
-    )
+        refs = [ref.strip() for ref in (payload.get(header) or "").split() if ref.strip()]
+        if refs:
+            pointed.extend(candidates.filter(provider_message_id__in=refs))
+    for message in pointed:
+        if _from_borrower(message, sender):
+            return message
+    if pointed:
+        ids = [message.pk for message in pointed]
+        logger.warning("Inbound email names message(s) %s but comes from another address: not a reply", ids)
+    return candidates.filter(to_address__iexact=sender).exclude(sent_at=None).order_by("-sent_at").first()
 
 
 def process_email_inbound(payload: dict[str, Any]) -> None:
@@ -260,18 +268,18 @@ def process_sms_status(payload: dict[str, Any]) -> None:
         message_record_event(message=message, kind=Activity.Kind.DELIVERED, data=data)
     elif status in ("undelivered", "failed"):
         code = str(payload.get("ErrorCode") or "")
-        message_record_event(
+        recorded = message_record_event(
             message=message,
             kind=Activity.Kind.FAILED,
             data=data,
             error_code=code or status,
             error_message=f"Twilio reported {status}" + (f" (error {code})" if code else "") + ".",
         )
-        if code == "21610":
+        if code == "21610":  # an opt-out is honoured whatever the order of the callbacks
             borrower_opt_out(
                 borrower=message.borrower, channel=Channel.SMS, source="Twilio error 21610", message=message
             )
-        elif code in SMS_UNDELIVERABLE_STATUS_CODES:
+        elif code in SMS_UNDELIVERABLE_STATUS_CODES and recorded is not None:  # not after a delivery report
             borrower_mark_undeliverable(
                 borrower=message.borrower,
                 channel=Channel.SMS,

@@ -178,8 +178,13 @@ class MatchStatements(MatchSelect):
                 cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute(f"DROP TABLE IF EXISTS {WORK_TABLE}")
             self._execute(cursor, f"CREATE TEMPORARY TABLE {WORK_TABLE} AS WITH {inputs},\n{self._qualifying_select()}")
-            if not self.pg:
-                cursor.execute(f"CREATE INDEX {WORK_TABLE}_loan ON {WORK_TABLE} (loan_id)")
+            # Every later statement looks loans up in the work table. Temporary tables are never analyzed by
+            # autovacuum: without the index and the ANALYZE, a first match of a big organization (opportunity
+            # statistics still empty) planned the "no longer qualifies" anti-join as a nested loop over
+            # sequential scans, O(n²), and never finished.
+            cursor.execute(f"CREATE INDEX {WORK_TABLE}_loan ON {WORK_TABLE} (loan_id)")
+            if self.pg:
+                cursor.execute(f"ANALYZE {WORK_TABLE}")
             cursor.execute(f"SELECT COUNT(*) FROM {WORK_TABLE}")
             counts["matched"] = cursor.fetchone()[0]
             counts["created"] = self._insert_new(cursor)

@@ -24,7 +24,7 @@ import datetime as dt
 import time
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.models import Organization
@@ -33,7 +33,12 @@ from pipeline.selectors.thresholds import Band, threshold_bands, threshold_for
 from pipeline.services.match_sql import FlatBand, MatchStatements, active_by_product
 from rates.selectors import MarketRate, market_rates
 
-ABANDONED_AFTER = dt.timedelta(hours=1)  # a "running" claim older than this is a crashed run
+ABANDONED_AFTER = dt.timedelta(hours=1)  # without row locks (SQLite): a "running" claim older than this crashed
+# With row locks (PostgreSQL): an unlocked "running" claim older than this belongs to a worker that died. The
+# grace only covers the instant between the claim's commit and its lock; a claim taken over in that instant
+# is given up by its run (match_organization re-checks it under the lock), so nothing ever runs twice.
+CLAIM_GRACE = dt.timedelta(seconds=30)
+ACTIVE = (MatchRun.Status.QUEUED, MatchRun.Status.RUNNING)  # a claim that blocks another run of the organization
 
 
 class MatchAlreadyRunning(Exception):
@@ -78,36 +83,92 @@ def match_organization(
     """
     as_of = as_of or match_as_of_default(organization)
     run = _claim(organization=organization, as_of=as_of, trigger=trigger, triggered_by=triggered_by)
+    return match_run_execute(run=run, organization=organization)
+
+
+def match_run_execute(*, run: MatchRun, organization: Organization | None = None) -> MatchRun:
+    """Do the work of a claimed (running) MatchRun and record its outcome (failed runs re-raise)."""
+    organization = organization or run.organization
+    as_of = run.as_of
     started = time.monotonic()
     try:
-        rates = market_rates(organization=organization, as_of=as_of)
-        bands = flat_threshold_table(threshold_bands(organization=organization))
-        active = active_by_product(organization)
-        statements = MatchStatements(
-            organization=organization, run=run, as_of=as_of, rates=rates, bands=bands, active=active
-        )
         with transaction.atomic():
+            # The row lock is the claim's heartbeat: held until the outcome commits with the writes, released
+            # by PostgreSQL when this worker dies, so match_claims_release_abandoned can tell a live run from
+            # a dead one. A claim released in the instant before this lock (taken over) is not ours any more.
+            locked = MatchRun.objects.select_for_update().get(pk=run.pk)
+            if locked.status != MatchRun.Status.RUNNING:
+                raise MatchAlreadyRunning(f"The match claim of {organization} was taken over before it started.")
+            rates = market_rates(organization=organization, as_of=as_of)
+            bands = flat_threshold_table(threshold_bands(organization=organization))
+            active = active_by_product(organization)
+            statements = MatchStatements(
+                organization=organization, run=run, as_of=as_of, rates=rates, bands=bands, active=active
+            )
             counts = statements.run()
+            run.status = MatchRun.Status.SUCCEEDED
+            run.rates_used = _rates_used(rates=rates, active=active)
+            run.considered = counts["considered"]
+            run.matched = counts["matched"]
+            run.created = counts["created"]
+            run.updated = counts["updated"]
+            run.expired = counts["expired"]
+            run.finished_at = timezone.now()
+            run.duration_ms = int((time.monotonic() - started) * 1000)
+            run.full_clean()
+            run.save()
+    except MatchAlreadyRunning:
+        raise
     except Exception as exc:
-        MatchRun.objects.filter(pk=run.pk).update(
+        MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
             status=MatchRun.Status.FAILED,
             error=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
             duration_ms=int((time.monotonic() - started) * 1000),
         )
         raise
-    run.status = MatchRun.Status.SUCCEEDED
-    run.rates_used = _rates_used(rates=rates, active=active)
-    run.considered = counts["considered"]
-    run.matched = counts["matched"]
-    run.created = counts["created"]
-    run.updated = counts["updated"]
-    run.expired = counts["expired"]
-    run.finished_at = timezone.now()
-    run.duration_ms = int((time.monotonic() - started) * 1000)
-    run.full_clean()
-    run.save()
     return run
+
+
+def match_start(*, organization: Organization, user: Any = None) -> tuple[MatchRun, bool]:
+    """ "Run match now": claim the organization's run at once (``queued``) and queue its work after commit.
+
+    Returns (run, started). When a run is already going (a double click, a second manager, the daily run), that
+    run is returned with ``started`` False and nothing is queued: one click, one run. The page follows the run
+    by its id while the worker does the work (``pipeline.tasks.match_claimed_run``).
+    """
+    try:
+        run = _claim(
+            organization=organization,
+            as_of=match_as_of_default(organization),
+            trigger=MatchRun.Trigger.USER,
+            triggered_by=user,
+            status=MatchRun.Status.QUEUED,
+        )
+    except MatchAlreadyRunning:
+        running = MatchRun.objects.filter(organization=organization, status__in=ACTIVE).first()
+        if running is None:  # it finished between the INSERT and this read
+            running = MatchRun.objects.filter(organization=organization).order_by("-started_at", "-pk").first()
+        return running, False  # type: ignore[return-value]
+
+    def enqueue() -> None:
+        from django_q.tasks import async_task
+
+        async_task("pipeline.tasks.match_claimed_run", run.pk, task_name=f"match-{organization.slug}-{run.pk}")
+
+    transaction.on_commit(enqueue)
+    return run, True
+
+
+def match_queued_run_start(*, run_id: int) -> MatchRun | None:
+    """A worker takes a queued "Run match now" run: ``queued`` → ``running`` (a conditional UPDATE, so a
+    redelivered task finds nothing to take) and does its work."""
+    taken = MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.QUEUED).update(
+        status=MatchRun.Status.RUNNING, started_at=timezone.now()
+    )
+    if not taken:
+        return None
+    return match_run_execute(run=MatchRun.objects.select_related("organization").get(pk=run_id))
 
 
 def match_enqueue(*, organization: Organization, trigger: str = MatchRun.Trigger.USER, user: Any = None) -> str:
@@ -125,24 +186,59 @@ def match_enqueue(*, organization: Organization, trigger: str = MatchRun.Trigger
     )
 
 
-def _claim(*, organization: Organization, as_of: dt.date, trigger: str, triggered_by: Any) -> MatchRun:
-    """Insert this run as ``running``; the partial unique constraint refuses a second concurrent one."""
-    MatchRun.objects.filter(
-        organization=organization, status=MatchRun.Status.RUNNING, started_at__lt=timezone.now() - ABANDONED_AFTER
-    ).update(status=MatchRun.Status.FAILED, error="Abandoned: still running after an hour (worker crashed?).")
+def match_claims_release_abandoned(*, organization: Organization | None = None) -> list[MatchRun]:
+    """Mark failed every ``running`` claim whose worker is gone, and return them (to be run again).
+
+    On PostgreSQL a live run holds its row locked (see match_organization), so a running row older than
+    CLAIM_GRACE that is not locked belongs to a worker that died (kill -9, lost machine): its transaction
+    rolled back and nothing of it was written. Without row locks (SQLite) a claim older than ABANDONED_AFTER
+    counts as abandoned.
+    """
+    row_locks = connection.features.has_select_for_update_skip_locked
+    running = MatchRun.objects.filter(
+        status=MatchRun.Status.RUNNING, started_at__lt=timezone.now() - (CLAIM_GRACE if row_locks else ABANDONED_AFTER)
+    )
+    if organization is not None:
+        running = running.filter(organization=organization)
+    # A "Run match now" no worker picked up within the hour (a lost queue message) is failed, not re-run.
+    lost = MatchRun.objects.filter(status=MatchRun.Status.QUEUED, started_at__lt=timezone.now() - ABANDONED_AFTER)
+    if organization is not None:
+        lost = lost.filter(organization=organization)
+    lost.update(status=MatchRun.Status.FAILED, error="Never picked up by a worker.", finished_at=timezone.now())
+    with transaction.atomic():
+        # skip_locked: rows a live run holds are skipped, never waited for.
+        abandoned = list(running.select_for_update(skip_locked=True).order_by("pk"))
+        MatchRun.objects.filter(pk__in=[r.pk for r in abandoned]).update(
+            status=MatchRun.Status.FAILED,
+            error="Abandoned: the worker running this match stopped before it finished; nothing of it was written.",
+            finished_at=timezone.now(),
+        )
+    return abandoned
+
+
+def _claim(
+    *,
+    organization: Organization,
+    as_of: dt.date,
+    trigger: str,
+    triggered_by: Any,
+    status: str = MatchRun.Status.RUNNING,
+) -> MatchRun:
+    """Insert this run as ``running`` (or ``queued``); the partial unique constraint refuses a second one."""
+    match_claims_release_abandoned(organization=organization)
     user = triggered_by if getattr(triggered_by, "is_authenticated", False) else None
     try:
         with transaction.atomic():
             return MatchRun.objects.create(
                 organization=organization,
                 as_of=as_of,
-                status=MatchRun.Status.RUNNING,
+                status=status,
                 trigger=trigger,
                 triggered_by=user,
                 rule=organization.matching_rule,
             )
     except IntegrityError as exc:
-        running = MatchRun.objects.filter(organization=organization, status=MatchRun.Status.RUNNING).first()
+        running = MatchRun.objects.filter(organization=organization, status__in=ACTIVE).first()
         since = f" since {running.started_at:%Y-%m-%d %H:%M:%S} UTC" if running else ""
         raise MatchAlreadyRunning(f"A match for {organization} is already running{since}; try again later.") from exc
 

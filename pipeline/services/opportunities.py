@@ -52,6 +52,15 @@ def activity_record(
     return activity
 
 
+def opportunity_stage_check(*, opportunity: Opportunity, stage: str) -> None:
+    """Raise StageChangeError when ``opportunity`` may not move to ``stage`` (the form and admin ask first)."""
+    if stage not in Opportunity.Stage.values:
+        raise StageChangeError(f"Unknown stage {stage!r}.")
+    if stage in Opportunity.OPEN_STAGES and not opportunity.is_open:
+        if Opportunity.objects.open().filter(loan_id=opportunity.loan_id).exclude(pk=opportunity.pk).exists():
+            raise StageChangeError("This loan already has another open opportunity.")
+
+
 @transaction.atomic
 def opportunity_change_stage(
     *, opportunity: Opportunity, stage: str, actor: Any = None, note: str = "", source: str = "user"
@@ -61,14 +70,10 @@ def opportunity_change_stage(
     Reopening a closed opportunity (won/lost/archived → an open stage) is refused when the loan already has
     another open opportunity (the database allows one open opportunity per loan).
     """
-    if stage not in Opportunity.Stage.values:
-        raise StageChangeError(f"Unknown stage {stage!r}.")
     locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if locked.stage == stage:
         return locked
-    if stage in Opportunity.OPEN_STAGES and not locked.is_open:
-        if Opportunity.objects.open().filter(loan_id=locked.loan_id).exclude(pk=locked.pk).exists():
-            raise StageChangeError("This loan already has another open opportunity.")
+    opportunity_stage_check(opportunity=locked, stage=stage)
     previous = locked.stage
     now = timezone.now()
     locked.stage = stage

@@ -1,10 +1,12 @@
 """Idempotency-Key handling (IETF draft-ietf-httpapi-idempotency-key-header, Stripe's semantics).
 
-Keys are per organization. The first request with a key claims it (a committed row, completed_at empty),
-runs, and stores its response in the same database transaction as its business writes. A retry with the
-same key and the same request gets the stored response again; with a different request → 422; while the
-first is still running → 409. Requests that fail validation (400) release the key. A claim left behind by
-a crashed process (its business transaction rolled back with it) can be taken over after ABANDONED_AFTER.
+Keys are per API token (not per organization: a colleague's token reusing a key must not get the first
+token's transaction back, nor learn that it exists). The first request with a key claims it (a committed row,
+completed_at empty), runs, and stores its response in the same database transaction as its business writes.
+A retry with the same key and the same request gets the stored response again; with a different request →
+422; while the first is still running → 409. Requests that fail validation (400) release the key. A claim
+left behind by a crashed process (its business transaction rolled back with it) can be taken over after
+ABANDONED_AFTER.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.models import Organization
+from core.models import ApiToken
 from refinance.models import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the header allows
@@ -40,14 +42,16 @@ def request_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotency_claim(*, organization: Organization, key: str, request_hash: str) -> Claim:
+def idempotency_claim(*, token: ApiToken, key: str, request_hash: str) -> Claim:
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                record = IdempotencyRecord.objects.create(organization=organization, key=key, request_hash=request_hash)
+                record = IdempotencyRecord.objects.create(
+                    organization_id=token.organization_id, token=token, key=key, request_hash=request_hash
+                )
             return Claim(record=record)
         except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(organization=organization, key=key).first()
+            existing = IdempotencyRecord.objects.filter(token=token, key=key).first()
         if existing is None:
             continue  # released between our insert and our read: try again
         if existing.request_hash != request_hash:

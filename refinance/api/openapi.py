@@ -252,6 +252,7 @@ def build_schema() -> dict[str, Any]:
                         "409": _response(
                             "A request with the same Idempotency-Key is still being processed.", schemas + "Error"
                         ),
+                        "413": _response("The body is larger than API_MAX_BODY_BYTES (64 KB).", schemas + "Error"),
                         "422": _response(
                             "Business rules failed (every failure listed), an unknown product, or an "
                             "Idempotency-Key reused with a different request.",

@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -19,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from core.models import ApiToken
 from loans.models import Loan
 from refinance.api import parsing
+from refinance.api.errors import body_too_large, too_large
 from refinance.api.idempotency import (
     KEY_PATTERN,
     idempotency_claim,
@@ -113,8 +115,14 @@ def command(request: HttpRequest) -> JsonResponse:
         return _error(403, "The X-Tenant-ID header does not match the API token's organization.")
     if request.content_type != "application/json":
         return _bad_request([{"field": "Content-Type", "message": "Send the body as application/json."}])
+    if body_too_large(request):
+        return too_large()
     try:
-        cmd, data = parsing.parse_envelope(request.body)
+        body = request.body
+    except RequestDataTooBig:  # no Content-Length (chunked) and more than DATA_UPLOAD_MAX_MEMORY_SIZE
+        return too_large()
+    try:
+        cmd, data = parsing.parse_envelope(body)
         if cmd == parsing.INITIATE:
             return _initiate(request, token, data)
         return _calculate(token, data)
@@ -132,7 +140,7 @@ def _initiate(request: HttpRequest, token: ApiToken, data: dict[str, Any]) -> Js
             raise parsing.BadRequest(
                 [{"field": "Idempotency-Key", "message": "Must be 1 to 255 visible ASCII characters."}]
             )
-        claim = idempotency_claim(organization=organization, key=key, request_hash=request_hash(command.canonical()))
+        claim = idempotency_claim(token=token, key=key, request_hash=request_hash(command.canonical()))
         if claim.conflict:
             return _json(
                 422,

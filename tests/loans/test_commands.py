@@ -143,6 +143,7 @@ def test_check_deploy_is_clean_with_production_settings():
         DJANGO_SETTINGS_MODULE="refiapp.settings",
         DEBUG="0",
         SECRET_KEY="prod-like-" + "k3y" * 20,
+        FIELD_ENCRYPTION_KEY="cHJvZC1saWtlLWZpZWxkLWtleS0zMi1ieXRlcy1vayE=",
         ALLOWED_HOSTS="refi.example.com",
         ANYMAIL_WEBHOOK_SECRET="user:password",
     )

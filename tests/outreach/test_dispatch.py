@@ -191,9 +191,7 @@ def test_missing_rate_blocks_the_send(frozen, officer):
     assert Message.objects.get().hold_reason == "Waiting for rates: no market rate for Conforming 30-year."
 
 
-@pytest.mark.parametrize(
-    ("stage", "reason"), [("application", "application"), ("won", "application"), ("lost", "closed")]
-)
+@pytest.mark.parametrize(("stage", "reason"), [("application", "application"), ("won", "won"), ("lost", "closed")])
 def test_closed_or_applied_opportunity_stops_the_sequence_at_send_time(opportunity, stage, reason):
     enrollment = enroll(opportunity, steps=((1, "email"), (4, "sms")))
     Opportunity.objects.filter(pk=opportunity.pk).update(stage=stage)
@@ -393,17 +391,67 @@ def test_no_answer_from_provider_keeps_the_row_for_reconciliation(opportunity, f
     assert (stats.requeued, stats.sent, LocalSms.objects.count()) == (1, 1, 1)
 
 
-def test_stuck_email_becomes_unconfirmed_for_review_and_can_be_requeued(opportunity, frozen):
+class EspThatDiesOnCall:
+    """An email connection (the ESP edge): accepts messages into mail.outbox; on call number ``die_on`` it takes
+    the message and the worker dies before hearing back (KeyboardInterrupt stands for the kill)."""
+
+    def __init__(self, die_on: int) -> None:
+        from anymail.backends.test import EmailBackend
+
+        self.backend, self.calls, self.die_on = EmailBackend(), 0, die_on
+
+    def send_messages(self, messages):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        sent = self.backend.send_messages(messages)
+        if self.calls == self.die_on:
+            raise KeyboardInterrupt("worker killed while the ESP had the message")
+        return sent
+
+    def close(self) -> None:
+        pass
+
+
+def test_stuck_email_handed_to_the_esp_becomes_unconfirmed_for_review_and_can_be_requeued(opportunity, frozen):
     enrollment = enroll(opportunity, steps=((1, "email"),))
-    messages_claim()
+    with pytest.raises(KeyboardInterrupt):
+        Dispatcher(email_connection=EspThatDiesOnCall(die_on=1)).run()
+    assert len(outreach_mail()) == 1
     frozen.move_to(MONDAY_9AM_CHICAGO + STUCK_AFTER + dt.timedelta(seconds=1), tick=False)
     stats = dispatch_due_messages()
     message = enrollment.messages.get()
     assert (stats.unconfirmed, message.status, message.error_code) == (1, "failed", "unconfirmed")
-    assert outreach_mail() == []
-    message_requeue(message=message)
+    assert message.handed_at is not None and len(outreach_mail()) == 1  # never re-sent blindly
+    message_requeue(message=message)  # a manager checked the ESP's log: it was not sent
     assert dispatch_due_messages().sent == 1
+    assert len(outreach_mail()) == 2
+
+
+def test_stuck_email_never_handed_over_is_requeued_and_sent_once(opportunity, frozen):
+    enrollment = enroll(opportunity, steps=((1, "email"),))
+    messages_claim()  # the worker claimed the row ... and died before its turn
+    frozen.move_to(MONDAY_9AM_CHICAGO + STUCK_AFTER + dt.timedelta(seconds=1), tick=False)
+    stats = dispatch_due_messages()
+    message = enrollment.messages.get()
+    assert (stats.requeued, stats.sent, stats.unconfirmed, message.status) == (1, 1, 0, "sent")
     assert len(outreach_mail()) == 1
+
+
+def test_a_worker_killed_mid_batch_strands_only_the_email_it_was_handing_over(frozen, officer):
+    opportunities = [OpportunityFactory(loan__loan_officer=officer) for _ in range(5)]
+    fresh_rates(opportunities[0].organization)
+    sequence = make_sequence(officer.organization, [(1, "email")])
+    messages = [enrollment_create(opportunity=opp, sequence=sequence).messages.get() for opp in opportunities]
+    with pytest.raises(KeyboardInterrupt):
+        Dispatcher(email_connection=EspThatDiesOnCall(die_on=3)).run()
+    handed = Message.objects.filter(handed_at__isnull=False).order_by("pk")
+    assert [m.status for m in handed] == ["sent", "sent", "sending"] and handed.count() == 3
+    frozen.move_to(MONDAY_9AM_CHICAGO + STUCK_AFTER + dt.timedelta(seconds=1), tick=False)
+    stats = dispatch_due_messages()
+    assert (stats.requeued, stats.sent, stats.unconfirmed) == (2, 2, 1)
+    received = [int(m.metadata["outreach_message"]) for m in outreach_mail()]
+    assert sorted(received) == sorted(m.pk for m in messages)  # every message reached the ESP exactly once
+    statuses = dict(Message.objects.values_list("pk", "status"))
+    assert sorted(statuses.values()) == ["failed", "sent", "sent", "sent", "sent"]
 
 
 def test_two_dispatchers_claim_disjoint_rows(frozen, officer):

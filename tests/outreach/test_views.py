@@ -40,8 +40,11 @@ def test_borrower_page_shows_the_numbers_and_the_officer_card(client, enrollment
     html = response.content.decode()
     for text in [
         "Hi Ana",
-        "7.25%",
-        "6.125%",
+        "7.250\xa0%",
+        "6.125\xa0%",
+        "is the average market rate of the",  # whose rate, of which date, not an offer
+        "monthly payments of $2,448.23 (principal and interest only)",  # the Regulation Z terms
+        "so your actual payment will be greater",
         "$2,728.71",
         "$2,448.23",
         "$280.48",
@@ -108,6 +111,33 @@ def test_booking_moves_to_appointment_and_emails_the_officer(client, enrollment,
     booked = Activity.objects.get(kind="booked")
     assert booked.body == "Call me at +13125550199 on Wednesday November 25, Morning (8–12), Evening (5–8)."
     assert mail.outbox[0].subject.startswith("Borrower asked for a call:")
+
+
+def test_a_repeated_booking_shows_the_same_confirmation_and_creates_nothing(
+    client, enrollment, frozen, django_capture_on_commit_callbacks
+):
+    token = page_token(opportunity_id=enrollment.opportunity_id, message_id=first_message(enrollment).pk)
+    form = {"phone": "(312) 555-0199", "preferred_windows": ["morning"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(f"/r/{token}/", form)
+        again = client.post(f"/r/{token}/", form)
+        other_details = client.post(f"/r/{token}/", {"phone": "(312) 555-0100", "notes": "Evenings please"})
+    for response in (first, again, other_details):
+        assert response.status_code == 200 and "will call you" in response.content.decode()
+    booking = BookingRequest.objects.get()
+    assert (booking.phone, booking.requested_on) == ("+13125550199", dt.date(2026, 11, 23))
+    assert Activity.objects.filter(kind="booked").count() == 1
+    assert len(mail.outbox) == 1  # the officer is told once
+    # Another opportunity of the same borrower the same day: still the one request.
+    second = OpportunityFactory(
+        loan__borrower=enrollment.opportunity.borrower, loan__loan_officer=booking.opportunity.loan_officer
+    )
+    client.post(f"/r/{page_token(opportunity_id=second.pk, message_id=None)}/", form)
+    assert BookingRequest.objects.count() == 1
+    # The next local day is a new request.
+    frozen.shift(dt.timedelta(days=1))
+    client.post(f"/r/{token}/", form)
+    assert BookingRequest.objects.count() == 2
 
 
 def test_booking_form_errors_are_shown_and_nothing_is_written(client, enrollment):
@@ -240,3 +270,12 @@ def test_repeat_clicks_on_the_borrower_page_count_once(client, enrollment):
     client.get(f"/r/{token}/go/")
     client.get(f"/r/{token}/go/")
     assert Activity.objects.filter(kind="clicked", opportunity_id=enrollment.opportunity_id).count() == 1
+
+
+def test_booking_without_a_preferred_window_is_accepted(client, enrollment):
+    """The form makes the windows optional; the model refused an empty list and the page answered 500."""
+    token = page_token(opportunity_id=enrollment.opportunity_id, message_id=None)
+    response = client.post(f"/r/{token}/", {"phone": "(312) 555-0199"})
+    assert response.status_code == 200 and "will call you" in response.content.decode()
+    assert BookingRequest.objects.get().preferred_windows == []
+    assert Opportunity.objects.get(pk=enrollment.opportunity_id).stage == "appointment"

@@ -197,10 +197,58 @@ def test_email_reply_stops_the_sequence_and_tells_the_officer(client, sent, djan
 
 def test_plus_tagged_reply_address_finds_the_message(client, sent, settings, django_capture_on_commit_callbacks):
     email = sent.messages.get(step__position=1)
-    payload = postmark_inbound(sender="other.address@example.org", to=f"replies+r{email.pk}@in.example.com", text="Hi")
+    sender = sent.opportunity.borrower.email.upper()  # addresses compare case-insensitively
+    payload = postmark_inbound(sender=sender, to=f"replies+r{email.pk}@in.example.com", text="Hi")
     with django_capture_on_commit_callbacks(execute=True):
         post_postmark_inbound(client, payload)
     assert Activity.objects.get(kind="replied").message_id == email.pk
+
+
+def assert_not_a_reply(enrollment):  # type: ignore[no-untyped-def]
+    enrollment.refresh_from_db()
+    opportunity = Opportunity.objects.get(pk=enrollment.opportunity_id)
+    assert enrollment.status == "active" and opportunity.stage == "contacted"
+    assert not Activity.objects.filter(kind="replied").exists()
+    assert not mail.outbox
+
+
+def test_spoofed_plus_tag_from_another_address_does_not_stop_the_sequence(
+    client, sent, django_capture_on_commit_callbacks
+):
+    """Message ids are sequential: anyone could write to replies+r<id>@ to stop another lender's sequence."""
+    email = sent.messages.get(step__position=1)
+    payload = postmark_inbound(
+        sender="attacker@evil.example", to=f"replies+r{email.pk}@in.example.com", text="Not interested."
+    )
+    payload["CcFull"] = [{"Email": f"replies+r{email.pk + 1}@in.example.com", "Name": "", "MailboxHash": ""}]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_postmark_inbound(client, payload).status_code == 200
+    assert WebhookEvent.objects.get(kind="inbound").processed_at is not None
+    assert_not_a_reply(sent)
+
+
+def test_spoofed_in_reply_to_from_another_address_does_not_stop_the_sequence(
+    client, sent, django_capture_on_commit_callbacks
+):
+    headers = [
+        {"Name": "Message-ID", "Value": "<forged@evil.example>"},
+        {"Name": "In-Reply-To", "Value": SMTP_ID},  # the provider id of the day 1 email
+    ]
+    payload = postmark_inbound(
+        sender="someone.else@example.org", to="officer@lender.example.com", text="Stop", headers=headers
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        post_postmark_inbound(client, payload)
+    assert_not_a_reply(sent)
+
+
+def test_in_reply_to_from_the_borrower_counts(client, sent, django_capture_on_commit_callbacks):
+    headers = [{"Name": "Message-ID", "Value": "<r1@mail.example.com>"}, {"Name": "In-Reply-To", "Value": SMTP_ID}]
+    borrower = sent.opportunity.borrower
+    payload = postmark_inbound(sender=borrower.email, to="officer@lender.example.com", text="Ok", headers=headers)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_postmark_inbound(client, payload)
+    assert Activity.objects.get(kind="replied").message_id == sent.messages.get(step__position=1).pk
 
 
 def test_auto_reply_does_not_stop_the_sequence(client, sent, django_capture_on_commit_callbacks):
@@ -360,6 +408,13 @@ def test_sms_reply_is_a_stop_condition(client, sent):
     )
 
 
+def test_sms_from_another_number_is_not_a_reply(client, sent):
+    response = signed_post(client, INBOUND_URL, inbound("+13125559999", "Not interested", "SMx1"))
+    assert response.status_code == 200
+    sent.refresh_from_db()
+    assert sent.status == "active" and not Activity.objects.filter(kind="replied").exists()
+
+
 def test_yes_from_a_subscribed_borrower_is_a_reply(client, sent):
     signed_post(client, INBOUND_URL, inbound(sent.opportunity.borrower.mobile_phone, "Yes", "SMy1"))
     assert Activity.objects.filter(kind="replied").count() == 1
@@ -386,3 +441,36 @@ def test_undelivered_to_a_landline_marks_the_number(client, sent):
     assert borrower.sms_undeliverable_reason == "Landline or unreachable carrier (Twilio 30006)"
     assert kinds(sms) == ["failed", "queued", "sent"]
     assert Enrollment.objects.get(pk=sent.pk).messages.get(step__position=3).status == "cancelled"
+
+
+def test_delivered_then_undelivered_stays_delivered(client, sent):
+    sms = sent.messages.get(step__position=2)
+    signed_post(client, STATUS_URL, status(sms.provider_message_id, "delivered"))
+    signed_post(client, STATUS_URL, status(sms.provider_message_id, "undelivered", "30006"))
+    signed_post(client, STATUS_URL, status(sms.provider_message_id, "failed", "30003"))
+    sms.refresh_from_db()
+    assert (sms.status, sms.error_code) == ("delivered", "")
+    assert sms.delivered_at is not None
+    assert kinds(sms) == ["delivered", "queued", "sent"]
+    sms.borrower.refresh_from_db()
+    assert sms.borrower.sms_undeliverable_reason == ""  # the number did receive it
+    assert Enrollment.objects.get(pk=sent.pk).messages.get(step__position=3).status == "scheduled"
+
+
+def test_undelivered_then_a_late_delivered_report_ends_delivered_never_failed_with_delivered_at(client, sent):
+    sms = sent.messages.get(step__position=2)
+    signed_post(client, STATUS_URL, status(sms.provider_message_id, "undelivered", "30003"))
+    sms.refresh_from_db()
+    assert (sms.status, sms.error_code, sms.delivered_at) == ("failed", "30003", None)
+    signed_post(client, STATUS_URL, status(sms.provider_message_id, "delivered"))
+    sms.refresh_from_db()
+    assert (sms.status, sms.error_code, sms.error_message) == ("delivered", "", "")
+    assert sms.delivered_at is not None
+    assert kinds(sms) == ["delivered", "failed", "queued", "sent"]
+
+
+def test_no_failed_message_ever_has_delivered_at(client, sent):
+    sms = sent.messages.get(step__position=2)
+    for value, code in [("sent", ""), ("delivered", ""), ("undelivered", "30006"), ("sent", ""), ("failed", "")]:
+        signed_post(client, STATUS_URL, status(sms.provider_message_id, value, code))
+    assert not Message.objects.filter(status="failed", delivered_at__isnull=False).exists()

@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
+from django_q.models import Task
 
 from pipeline import tasks
 from pipeline.models import MatchRun, Opportunity
@@ -76,12 +77,15 @@ def test_task_matches_one_organization(priced, manager):
     assert (run.trigger, run.triggered_by, run.as_of, run.matched) == ("user", manager.user, dt.date(2026, 11, 22), 1)
 
 
-def test_daily_task_matches_every_organization_and_skips_a_running_one(priced):
+def test_daily_task_queues_one_task_per_organization_and_skips_a_running_one(priced):
     idle = LoanOfficerFactory().organization
     busy = LoanOfficerFactory().organization
-    MatchRunFactory(organization=busy, status=MatchRun.Status.RUNNING)
-    run_ids = tasks.match_all_organizations("2026-11-22")
-    runs = MatchRun.objects.filter(pk__in=run_ids)
+    held = MatchRunFactory(organization=busy, status=MatchRun.Status.RUNNING)
+    task_ids = tasks.match_all_organizations("2026-11-22")  # sync in tests: each task runs as it is queued
+    done = {t.name: (t.success, t.result) for t in Task.objects.filter(id__in=task_ids)}
+    assert set(done) == {f"daily-match-{o.slug}" for o in (priced, idle, busy)}
+    assert done[f"daily-match-{busy.slug}"] == (True, None)  # skipped: the running match covers it
+    runs = MatchRun.objects.exclude(pk=held.pk)
     assert {r.organization_id for r in runs} == {priced.pk, idle.pk}
     assert {r.trigger for r in runs} == {"schedule"}
     assert Opportunity.objects.count() == 1
@@ -92,8 +96,11 @@ def test_daily_refresh_fetches_then_matches_on_business_days(priced):
 
     with time_machine.travel(dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC), tick=False):  # a Monday
         summary = daily_refresh()
-    assert summary.endswith("matched 1 organization(s); enrolled 0")
+    assert summary.endswith("queued the match of 1 organization(s)")
     assert MatchRun.objects.get().trigger == "schedule"
+    # rates, then house prices, then each organization's task: the match, the scoring of what it found, auto-enroll
+    assert Task.objects.get(name=f"daily-match-{priced.slug}").result.endswith("scored 1, 0 proactive; enrolled 0")
+    assert Opportunity.objects.get().score is not None
     with time_machine.travel(dt.datetime(2026, 11, 28, 11, 0, tzinfo=dt.UTC), tick=False):  # a Saturday
         assert "no match: not a business day" in daily_refresh()
     assert MatchRun.objects.count() == 1

@@ -74,3 +74,18 @@ def test_engaged_keeps_the_sequence_and_a_user_stage_change_clears_attention(off
     opportunity_change_stage(opportunity=opp, stage="appointment", actor=officer.user)
     opp.refresh_from_db()
     assert (opp.attention_reason, opp.attention_at) == ("", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stage_change_is_atomic_on_its_own():
+    """Called outside any transaction (a view without ATOMIC_REQUESTS), the service opens its own: it locks the row."""
+    from django.db import connection
+
+    from pipeline.services.opportunities import opportunity_change_stage
+    from tests.factories import OpportunityFactory
+
+    opportunity = OpportunityFactory()
+    assert not connection.in_atomic_block
+    opportunity_change_stage(opportunity=opportunity, stage="contacted")
+    opportunity.refresh_from_db()
+    assert opportunity.stage == "contacted"

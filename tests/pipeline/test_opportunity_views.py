@@ -41,6 +41,9 @@ def frozen():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def opportunity(officer) -> Opportunity:  # type: ignore[no-untyped-def]
+    series = RateSeriesFactory(code="OBMMIC30YF")
+    SeriesMappingFactory(organization=officer.organization, series=series)
+    RateObservationFactory(series=series, date=dt.date(2026, 11, 20))  # today's rate: fresh
     return OpportunityFactory(
         loan__loan_officer=officer,
         loan__loan_number="LN-7001",
@@ -81,10 +84,10 @@ def test_page_shows_loan_borrower_consent_savings_threshold_and_timeline(officer
         "$280.48",  # monthly savings
         "$90,869.24",  # total interest savings
         "20 months",  # break-even
-        "1.125 pts",  # spread
-        "1.020 pts",  # optimal threshold x*
-        "+0.105 above: refinance now",  # spread vs x*
-        "+0.500 above",  # spread vs the flat threshold
+        "1.125\xa0pts",  # spread
+        "1.020\xa0pts",  # optimal threshold x*
+        "0.105\xa0pts above: refinance now",  # spread vs x*
+        "0.500\xa0pts above",  # spread vs the flat threshold
         "No consent",  # SMS
         "Application form",  # consent history
         "Left a voicemail about the rate drop.",
@@ -115,9 +118,21 @@ def test_stale_rate_attention_and_no_longer_qualifies_are_shown(officer, officer
         attention_at=NOW,
     )
     html = officer_client.get(detail(opp)).content.decode()
-    assert "Stale rate: OBMMIC30YF of 2026-11-01" in html
     assert "No longer qualifies" in html
     assert "Needs attention:" in html and "Clicked the scheduling link" in html
+
+
+def test_a_stale_rate_replaces_qualifies_today_and_says_why_no_message_goes_out(officer, officer_client):
+    """Every product's rate is 11 days old: the page must not say "Qualifies today" (it did before issue 12)."""
+    series = RateSeriesFactory(code="OBMMIC30YF")
+    SeriesMappingFactory(organization=officer.organization, series=series)
+    RateObservationFactory(series=series, date=dt.date(2026, 11, 11))
+    opp = OpportunityFactory(loan__loan_officer=officer, market_rate_date=dt.date(2026, 11, 11))
+    html = officer_client.get(detail(opp)).content.decode()
+    assert "Qualifies today" not in html
+    assert "Stale rate: qualified on the OBMMIC30YF rate of Nov 11, 2026" in html
+    assert "No message goes out." in html
+    assert "The Conforming 30-year rate is from Nov 11, 2026, older than 7 days" in html
 
 
 def test_va_and_fha_flags(officer, officer_client):

@@ -13,11 +13,12 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from core.models import ApiToken
 from loans.models import Loan
 from pipeline.models import Opportunity
+from refinance.api.errors import server_error
 from refinance.api.idempotency import request_hash
 from refinance.api.parsing import loads, parse_initiate
 from refinance.api.tokens import api_token_create, api_token_revoke, token_hash
@@ -410,6 +411,46 @@ def test_other_methods_are_405(raw_token, officer, method):
     }
 
 
+# --- 413 and JSON for every error ---------------------------------------------------------------------------
+
+
+def test_a_body_over_the_limit_is_a_json_413(call, loan, product, settings):
+    settings.API_MAX_BODY_BYTES = 4096
+    padded = command(notes="x" * 5000)
+    response = call(padded)
+    assert response.status_code == 413 and response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "success": False,
+        "message": "The request body is larger than the 4,096 bytes allowed.",
+    }
+    assert not RefinanceTransaction.objects.exists()
+
+
+def test_a_60_mb_body_is_a_json_413_not_djangos_html_400(call, loan, product):
+    """Over DATA_UPLOAD_MAX_MEMORY_SIZE Django itself would answer with its HTML 400 page."""
+    big = json.dumps(command(notes="x" * (60 * 1024 * 1024)))
+    response = call(None, raw=big)
+    assert response.status_code == 413
+    assert response.json()["message"] == "The request body is larger than the 65,536 bytes allowed."
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading(raw_token, officer, loan, product):
+    headers = {"Authorization": f"Bearer {raw_token}", "X-Tenant-ID": officer.organization.slug}
+    response = Client().post(
+        URL, json.dumps(command()), content_type="application/json", headers=headers, CONTENT_LENGTH="62914560"
+    )
+    assert response.status_code == 413 and response.json()["success"] is False
+
+
+def test_unknown_api_paths_and_internal_errors_answer_json(raw_token):
+    response = Client().post("/api/bpm/nope", "{}", content_type="application/json")
+    assert response.status_code == 404 and response.json()["success"] is False
+    assert response.json()["message"] == "No API endpoint at /api/bpm/nope: send commands to POST /api/bpm/cmd."
+    assert Client().get("/no-such-page/").headers["Content-Type"].startswith("text/html")
+    error = server_error(RequestFactory().post(URL))
+    assert (error.status_code, json.loads(error.content)["success"]) == (500, False)
+
+
 def test_last_use_is_recorded(call, integration, loan, product):
     token = integration[0]
     assert token.last_used_at is None
@@ -463,8 +504,10 @@ def digest_of(body) -> str:
     return request_hash(parse_initiate(data, tz=ZoneInfo("America/Chicago")).canonical())
 
 
-def test_a_key_still_in_flight_is_409(call, loan, product, officer):
-    IdempotencyRecord.objects.create(organization=officer.organization, key="k-4", request_hash=digest_of(command()))
+def test_a_key_still_in_flight_is_409(call, loan, product, officer, integration):
+    IdempotencyRecord.objects.create(
+        organization=officer.organization, token=integration[0], key="k-4", request_hash=digest_of(command())
+    )
     response = call(command(), key="k-4")
     assert (response.status_code, response.json()) == (
         409,
@@ -473,8 +516,10 @@ def test_a_key_still_in_flight_is_409(call, loan, product, officer):
     assert not RefinanceTransaction.objects.exists()
 
 
-def test_an_abandoned_claim_is_taken_over(call, loan, product, officer):
-    IdempotencyRecord.objects.create(organization=officer.organization, key="k-5", request_hash=digest_of(command()))
+def test_an_abandoned_claim_is_taken_over(call, loan, product, officer, integration):
+    IdempotencyRecord.objects.create(
+        organization=officer.organization, token=integration[0], key="k-5", request_hash=digest_of(command())
+    )
     IdempotencyRecord.objects.filter(key="k-5").update(created_at=NOW - dt.timedelta(minutes=10))
     assert call(command(), key="k-5").status_code == 200
     assert IdempotencyRecord.objects.get(key="k-5").response_status == 200
@@ -495,6 +540,35 @@ def test_keys_are_per_tenant(call, loan, product):
     assert mine.status_code == theirs.status_code == 200
     assert mine.json()["data"]["transactionId"] != theirs.json()["data"]["transactionId"]
     assert RefinanceTransaction.objects.count() == 2
+
+
+def test_keys_are_per_token_a_colleague_never_gets_my_transaction(call, loan, product, officer):
+    slug = officer.organization.slug
+    tokens = []
+    for name in ("Colleague", "Second colleague"):
+        colleague = OrgAdminFactory(organization=officer.organization)
+        tokens.append(api_token_create(organization=officer.organization, user=colleague.user, name=name)[1])
+    mine = call(command(), key="shared-key")
+    assert mine.status_code == 200
+    # A colleague replaying my key with my request gets their own processing (the loan is already being
+    # refinanced), not my stored response with my transaction.
+    theirs = post(command(), token=tokens[0], tenant=slug, key="shared-key")
+    assert "Idempotent-Replayed" not in theirs
+    assert theirs.status_code == 422 and theirs.json()["message"] == "Loan refinance validation failed"
+    assert "data" not in theirs.json()
+    # Another colleague may use the same key for another loan and gets a transaction of their own.
+    LoanFactory(loan_officer=officer, loan_number="LN-777")
+    other = post(command(existingLoanId="LN-777"), token=tokens[1], tenant=slug, key="shared-key")
+    assert other.status_code == 200
+    assert other.json()["data"]["existingLoanId"] == "LN-777"
+    assert other.json()["data"]["transactionId"] != mine.json()["data"]["transactionId"]
+    assert RefinanceTransaction.objects.count() == 2
+    # Each token's retry replays its own first response.
+    again = call(command(), key="shared-key")
+    assert again["Idempotent-Replayed"] == "true" and again.json() == mine.json()
+    replay = post(command(existingLoanId="LN-777"), token=tokens[1], tenant=slug, key="shared-key")
+    assert replay["Idempotent-Replayed"] == "true" and replay.json() == other.json()
+    assert IdempotencyRecord.objects.filter(key="shared-key").count() == 3
 
 
 def test_idempotency_key_must_be_visible_ascii(call, loan, product):

@@ -94,7 +94,7 @@ def test_schema_document_describes_the_endpoint(client):
     assert document == json.loads(json.dumps(build_schema()))
     assert document["openapi"] == "3.1.0"
     operation = document["paths"]["/api/bpm/cmd"]["post"]
-    assert sorted(operation["responses"]) == ["200", "400", "401", "403", "404", "409", "422", "429"]
+    assert sorted(operation["responses"]) == ["200", "400", "401", "403", "404", "409", "413", "422", "429"]
     headers = {p["name"]: p["required"] for p in operation["parameters"]}
     assert headers == {"X-Tenant-ID": True, "Idempotency-Key": False}
     assert document["components"]["securitySchemes"]["bearerAuth"] == {

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.models import Organization
 from loans.models import LoanImport
+from loans.services.import_summary import loan_import_summary
 from loans.services.imports import loan_import_file
 
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             )
         except OSError as exc:
             raise CommandError(f"Cannot read {options['path']}: {exc.strerror or exc}") from exc
-        self.stdout.write(summary(loan_import))
+        self.stdout.write(loan_import_summary(loan_import))
         if loan_import.status != LoanImport.Status.COMMITTED or loan_import.rejected_count:
             raise CommandError(
                 "Nothing was imported."
@@ -45,16 +46,3 @@ class Command(BaseCommand):
                 else f"{loan_import.rejected_count} rows were rejected and skipped.",
                 returncode=1,
             )
-
-
-def summary(loan_import: LoanImport) -> str:
-    lines = [
-        f"{loan_import.filename} ({loan_import.get_format_display()}): {loan_import.get_status_display()}",
-        f"  rows {loan_import.total_rows}  created {loan_import.created_count}  updated {loan_import.updated_count}"
-        f"  unchanged {loan_import.unchanged_count}  rejected {loan_import.rejected_count}",
-    ]
-    for error in loan_import.errors:
-        where = f"line {error['line']}" if error.get("line") else "file"
-        column = f", {error['column']}" if error.get("column") else ""
-        lines.append(f"  {where}{column}: {error['message']}")
-    return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""python manage.py setup_organization SLUG --name "Lender" [--admin-email EMAIL] [--timezone ZONE] [--address ...]"""
+"""python manage.py setup_organization SLUG --name "Lender" --address "..." [--admin-email EMAIL] [--timezone ZONE]"""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--admin-email", default="")
         parser.add_argument("--timezone", default="", help="IANA zone, e.g. America/Chicago (default New York)")
-        parser.add_argument("--address", default="", help="Postal address printed in every marketing email")
+        parser.add_argument(
+            "--address", required=True, help="Postal address printed in every marketing email (CAN-SPAM)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("core", "0002_refinance_and_outreach_settings"),
-        ("loans", "0001_initial"),
+        ("loans", "0002_upload_size_and_retention"),
     ]
 
     operations = [

@@ -11,6 +11,6 @@ def load(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("loans", "0002_loan_limits_zip_county_current_rate")]
+    dependencies = [("loans", "0003_loan_limits_zip_county_current_rate")]
 
     operations = [migrations.RunPython(load, migrations.RunPython.noop)]

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pipeline", "0001_initial"),
+        ("pipeline", "0003_match_run_queued"),
     ]
 
     operations = [

@@ -1,0 +1,1 @@
+"""Writes of the los app: connections, syncs (Encompass and drop folder)."""
