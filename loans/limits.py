@@ -214,5 +214,7 @@ def loans_assign_counties() -> int:
             by_county[place.county_fips].append(value)
     updated = 0
     for fips, values in by_county.items():
-        updated += Loan.objects.filter(property_county_fips="", property_zip__in=values).update(property_county_fips=fips)
+        updated += Loan.objects.filter(property_county_fips="", property_zip__in=values).update(
+            property_county_fips=fips
+        )
     return updated
