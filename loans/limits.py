@@ -196,3 +196,25 @@ def shipped_limits_load(model: Any = None) -> int:
     return loan_limits_load(file=CFPB_2025, year=2025, model=model) + loan_limits_load(
         file=FHFA_2026, year=2026, model=model
     )
+
+
+def loans_assign_counties() -> int:
+    """Give every loan with a property ZIP and no county its county FIPS (from the ZIP); one UPDATE per county.
+    For loans imported before counties were kept. Returns the loans updated."""
+    from collections import defaultdict
+
+    from loans.geo import zip_place
+    from loans.models import Loan
+
+    zips = Loan.objects.filter(property_county_fips="").exclude(property_zip="").values_list("property_zip", flat=True)
+    by_county: dict[str, list[str]] = defaultdict(list)
+    for value in set(zips):
+        place = zip_place(value)
+        if place is not None and place.county_fips:
+            by_county[place.county_fips].append(value)
+    updated = 0
+    for fips, values in by_county.items():
+        updated += Loan.objects.filter(property_county_fips="", property_zip__in=values).update(
+            property_county_fips=fips
+        )
+    return updated

@@ -52,6 +52,7 @@ BORROWER_INPUTS = {
     "b_state": "borrower_state",
     "b_timezone": "borrower_timezone",
     "b_zip": "borrower_zip",
+    "b_zip_zone": "borrower_zip_zone",  # the ZIP's zone (mailing, else property), looked up while parsing
     "email_consent": "email_consent",
     "sms_consent": "sms_consent",
     "sms_consent_source": "sms_consent_source",
@@ -174,7 +175,8 @@ class CopyRun:
             self._drop_tables(cursor)
             cursor.execute(f"CREATE TEMP TABLE _import_stage ({stage})")
             cursor.execute("CREATE TEMP TABLE _import_lines (line integer, loan_number text)")
-            pairs = [(code, single_zone(code)) for code in STATES]  # a split state needs the ZIP: ""
+            # a state's zone only when it has one (a split state's borrower without a ZIP zone stays unknown)
+            pairs = [(code, single_zone(code)) for code in STATES if single_zone(code)]
             cursor.execute(
                 "CREATE TEMP TABLE _import_zones AS SELECT * FROM (VALUES "
                 + ", ".join(["(%s::text, %s::text)"] * len(pairs))
@@ -326,7 +328,7 @@ def _statement(*, write: bool) -> str:
                COALESCE(b.sms_consent, false) AS old_sms_consent, COALESCE(b.do_not_contact, false) AS old_dnc
         FROM matched m
         LEFT JOIN LATERAL (
-            SELECT first_name, last_name, email, mobile_phone, mailing_state, timezone, mailing_zip, email_consent,
+            SELECT first_name, last_name, email, mobile_phone, mailing_state, mailing_zip, timezone, email_consent,
                    sms_consent, do_not_contact
             FROM {borrowers} WHERE id = m.borrower_id LIMIT 1
         ) b ON true
@@ -337,6 +339,7 @@ def _statement(*, write: bool) -> str:
                COALESCE(s.b_email, s.old_email) AS new_email, COALESCE(s.b_mobile, s.old_mobile) AS new_mobile,
                COALESCE(s.moved_to, s.old_state) AS new_state, COALESCE(s.b_zip, s.old_zip) AS new_zip,
                CASE WHEN s.b_timezone IS NOT NULL THEN s.b_timezone
+                    WHEN COALESCE(s.b_zip_zone, '') <> '' THEN s.b_zip_zone
                     WHEN s.moved_to IS NOT NULL AND (s.moved_to <> s.old_state OR s.old_timezone = '')
                     THEN COALESCE(z.zone, '')
                     ELSE s.old_timezone END AS new_timezone,
@@ -448,16 +451,11 @@ def _stage_tuple(
 ) -> tuple[Any, ...]:
     values = row.values
     staged: list[Any] = [row.line, row.loan_number]
+    values["borrower_zip_zone"] = geo.zip_timezone(values.get("borrower_zip", ""), values.get("property_zip", ""))
     staged.extend(values.get(name) for name in loan_values)
     staged.append(officer.pk if officer is not None else None)
     staged.append(branch.pk if branch is not None else None)
-    borrower = [values.get(name) for name in BORROWER_INPUTS.values()]
-    if values.get("borrower_zip") and not values.get("borrower_timezone"):
-        # A mailing ZIP names the borrower's zone (split states), as on the batch path (imports._Run).
-        zone = geo.zip_timezone(values["borrower_zip"], values.get("property_zip", "") or "")
-        if zone:
-            borrower[list(BORROWER_INPUTS).index("b_timezone")] = zone
-    staged.extend(borrower)
+    staged.extend(values.get(name) for name in BORROWER_INPUTS.values())
     for index in choice_at:
         if staged[index] is not None:
             staged[index] = str(staged[index])  # TextChoices members: their value, not the enum's name

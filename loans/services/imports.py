@@ -262,16 +262,16 @@ class _Run:
             put("mailing_state", state)
         if values.get("borrower_zip"):
             put("mailing_zip", values["borrower_zip"])
+        # The zone: the file's; else the ZIP's (mailing, else property); else, when the state is new or no zone is
+        # known, the state's when it has only one (a split state's stays unknown: outreach then sends only in the
+        # hours that are 8am–9pm in every zone of the state).
+        zip_zone = geo.zip_timezone(values.get("borrower_zip", ""), values.get("property_zip", ""))
         if values.get("borrower_timezone"):
             put("timezone", values["borrower_timezone"])
-        elif moved or not borrower.timezone or values.get("borrower_zip"):
-            # The ZIP's zone (mailing, else property); unknown stays empty, and outreach then sends only in the
-            # hours that are 8am–9pm in every zone of the state (a state's main zone is wrong in split states).
-            zone = geo.zip_timezone(borrower.mailing_zip, values.get("property_zip", "")) or single_zone(
-                borrower.mailing_state
-            )
-            if zone or moved:
-                put("timezone", zone)
+        elif zip_zone:
+            put("timezone", zip_zone)
+        elif state and (moved or not borrower.timezone):
+            put("timezone", single_zone(state))
 
         if values.get("email_consent") is True and not borrower.email_consent:
             put("email_consent", True)
