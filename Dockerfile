@@ -17,7 +17,7 @@ RUN /opt/venv/bin/pip install -r requirements.txt
 
 COPY . .
 # Static files belong to the image (every web container serves the same hashed names); no secret is kept.
-RUN DEBUG=0 SECRET_KEY=collectstatic-at-build-only FIELD_ENCRYPTION_KEY=collectstatic-at-build-only \
+RUN DEBUG=0 SECRET_KEY=collectstatic-at-build-only FIELD_ENCRYPTION_KEY=Y29sbGVjdHN0YXRpYy1hdC1idWlsZC1vbmx5LWtleSE= \
     STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput \
     && python -m compileall -q /app
 RUN useradd --system --home /app --shell /usr/sbin/nologin refiapp \

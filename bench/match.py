@@ -148,9 +148,9 @@ def build_postgresql(org: Organization, officers: list[LoanOfficer], n: int) -> 
                 SELECT g.*, DATE '2015-01-01' + (u1 * 4160)::int AS note_date FROM g
             ), b AS (
                 INSERT INTO loans_borrower (organization_id, first_name, last_name, email, mobile_phone,
-                    mailing_state, timezone, email_consent, sms_consent, sms_consent_source, do_not_contact,
-                    email_undeliverable_reason, sms_undeliverable_reason, created_at, updated_at)
-                SELECT %(org)s, 'Borrower', 'B' || i, 'b' || i || '@bench.example.com', '', 'IL', '', TRUE, FALSE,
+                    mailing_state, mailing_zip, timezone, email_consent, sms_consent, sms_consent_source,
+                    do_not_contact, email_undeliverable_reason, sms_undeliverable_reason, created_at, updated_at)
+                SELECT %(org)s, 'Borrower', 'B' || i, 'b' || i || '@bench.example.com', '', 'IL', '', '', TRUE, FALSE,
                        '', FALSE, '', '', now(), now()
                 FROM generate_series(1, %(n)s) AS i
                 RETURNING id, CAST(substr(last_name, 2) AS integer) AS i
@@ -158,7 +158,7 @@ def build_postgresql(org: Organization, officers: list[LoanOfficer], n: int) -> 
             INSERT INTO loans_loan (organization_id, loan_number, mers_min, borrower_id, loan_officer_id, branch_id,
                 product_type, amortization, purpose, lien_position, occupancy, original_amount, note_rate,
                 term_months, note_date, first_payment_date, current_upb, upb_as_of, property_street,
-                property_city, property_state, property_zip,
+                property_city, property_state, property_zip, property_county_fips,
                 days_past_due, status, source, created_at, updated_at)
             SELECT %(org)s, 'BENCH' || lpad(d.i::text, 9, '0'), '', b.id,
                    {first_officer} + (d.i %% {OFFICERS}),
@@ -181,6 +181,7 @@ def build_postgresql(org: Organization, officers: list[LoanOfficer], n: int) -> 
                    CASE WHEN u4 < 0.10 THEN round((60000 + u5 * 840000)::numeric * 0.9, 2) END,
                    CASE WHEN u4 < 0.10 THEN DATE '2026-09-30' END,
                    '', '', 'IL', '',
+                   CASE WHEN u1 < 0.10 THEN '06037' WHEN u1 < 0.40 THEN '17031' ELSE '' END,
                    CASE WHEN u4 > 0.99 THEN 30 ELSE 0 END,
                    CASE WHEN u7 > 0.97 THEN 'paid_off' ELSE 'active' END,
                    'demo', now(), now()

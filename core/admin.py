@@ -17,8 +17,20 @@ class OrganizationAdmin(TenantAdmin):
     search_fields = ["name", "slug"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "nmls_id", "postal_address", "timezone"]}),
-        ("Matching", {"fields": ["matching_rule", "staleness_days", "closing_cost_fixed", "closing_cost_percent"]}),
-        ("Outreach and reports", {"fields": ["auto_enroll", "revenue_per_loan"]}),
+        (
+            "Matching",
+            {
+                "fields": [
+                    "matching_rule",
+                    "staleness_days",
+                    "closing_cost_fixed",
+                    "closing_cost_percent",
+                    "marginal_tax_rate",
+                ]
+            },
+        ),
+        ("Refinance", {"fields": ["cash_out_tolerance", "rate_lock_days"]}),
+        ("Outreach and reports", {"fields": ["auto_enroll", "skip_sundays", "revenue_per_loan"]}),
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:

@@ -4,10 +4,15 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from core.formatting import zone_label
 from core.tenancy import profile_for
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
-    """The signed-in staff profile and organization, for the layout."""
+    """The signed-in staff profile and organization, and the zone every time on the page is in (said once)."""
     profile = profile_for(getattr(request, "user", None))
-    return {"profile": profile, "organization": profile.organization if profile else None}
+    return {
+        "profile": profile,
+        "organization": profile.organization if profile else None,
+        "time_zone_label": zone_label(),
+    }

@@ -62,6 +62,23 @@ class Organization(models.Model):
     )
     closing_cost_fixed = models.DecimalField(max_digits=13, decimal_places=2, default=Decimal("1500.00"))
     closing_cost_percent = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1.000"))
+    marginal_tax_rate = models.DecimalField(
+        "borrowers' marginal tax rate (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="τ of the optimal threshold x*: points are deducted over the new loan's life (0: no deduction).",
+    )
+    cash_out_tolerance = models.DecimalField(
+        max_digits=13,
+        decimal_places=2,
+        default=Decimal("2000.00"),
+        help_text="A rate-term refinance may return at most this much above payoff and costs; more is cash-out.",
+    )
+    rate_lock_days = models.PositiveSmallIntegerField(
+        "rate-lock horizon (days)", default=90, help_text="A refinance's effective date is at most this far ahead."
+    )
+    skip_sundays = models.BooleanField(default=False, help_text="No outreach on Sundays (borrower's local day).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganizationQuerySet.as_manager()
@@ -72,6 +89,14 @@ class Organization(models.Model):
             choices_check("matching_rule", OrganizationMatchingRule, "%(app_label)s_%(class)s_matching_rule_valid"),
             models.CheckConstraint(
                 condition=models.Q(revenue_per_loan__gte=0), name="%(app_label)s_%(class)s_revenue_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(marginal_tax_rate__gte=0, marginal_tax_rate__lt=100),
+                name="%(app_label)s_%(class)s_tax_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cash_out_tolerance__gte=0, rate_lock_days__gte=1),
+                name="%(app_label)s_%(class)s_refinance_settings_range",
             ),
         ]
 

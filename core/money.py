@@ -11,6 +11,15 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.001")
 ZERO = Decimal("0.00")
+MAX_RATE = Decimal("25")  # the highest rate (percent) refiapp accepts anywhere: imports, FRED, forms, the API
+
+
+def validate_rate(value: Decimal) -> None:
+    """A percent rate between 0 and MAX_RATE (25 %)."""
+    from django.core.exceptions import ValidationError
+
+    if not Decimal(0) <= Decimal(value) <= MAX_RATE:
+        raise ValidationError(f"A rate is a percent between 0 and {MAX_RATE}.")
 
 
 def to_decimal(value: Decimal | int | str | float) -> Decimal:
@@ -46,3 +55,16 @@ def usd(value: Decimal | int | str | float) -> str:
     """Dollars for people: $1,234.50, and −$916.95 (sign before the dollar sign) for a negative amount."""
     amount = money(value)
     return f"−${-amount:,}" if amount < 0 else f"${amount:,}"
+
+
+NBSP = "\u00a0"
+
+
+def percent(value: Decimal | int | str | float) -> str:
+    """A rate for people, the one way everywhere: 6.125 % (three decimals; a no-break space before the sign)."""
+    return f"{rate(value)}{NBSP}%"
+
+
+def points(value: Decimal | int | str | float) -> str:
+    """A difference of rates (a spread, a threshold) in percentage points: 0.750 pts."""
+    return f"{rate(value)}{NBSP}pts"

@@ -76,3 +76,42 @@ def state_code(value: str) -> str | None:
 
 def state_timezone(code: str) -> str:
     return STATES[code][1] if code in STATES else ""
+
+
+# States whose ZIP codes lie in more than one time zone, every zone of each (from the ``zipcodes`` package's
+# data; tests/core/test_us_states.py checks this table against it). A borrower whose ZIP is unknown is sent to
+# only in the hours that are 8am–9pm in every zone of their state.
+SPLIT_STATE_ZONES: dict[str, tuple[str, ...]] = {
+    "AK": ("America/Anchorage", "America/Nome", "America/Juneau", "America/Sitka", "America/Adak",
+           "America/Yakutat", "America/Metlakatla"),
+    "AZ": ("America/Phoenix", "America/Denver"),
+    "FL": ("America/New_York", "America/Chicago"),
+    "ID": ("America/Boise", "America/Los_Angeles"),
+    "IN": ("America/Indiana/Indianapolis", "America/Chicago", "America/Kentucky/Louisville",
+           "America/Indiana/Vincennes", "America/Indiana/Tell_City", "America/Indiana/Marengo", "America/New_York",
+           "America/Indiana/Knox", "America/Indiana/Petersburg", "America/Indiana/Winamac", "America/Indiana/Vevay"),
+    "KS": ("America/Chicago", "America/Denver"),
+    "KY": ("America/New_York", "America/Chicago", "America/Kentucky/Louisville", "America/Kentucky/Monticello"),
+    "MI": ("America/Detroit", "America/Menominee"),
+    "ND": ("America/Chicago", "America/Denver", "America/North_Dakota/New_Salem", "America/North_Dakota/Beulah",
+           "America/North_Dakota/Center"),
+    "NE": ("America/Chicago", "America/Denver"),
+    "OR": ("America/Los_Angeles", "America/Boise"),
+    "SD": ("America/Chicago", "America/Denver"),
+    "TN": ("America/Chicago", "America/New_York"),
+    "TX": ("America/Chicago", "America/Denver"),
+}  # fmt: skip
+
+
+def state_zones(code: str) -> tuple[str, ...]:
+    """Every time zone of a state: its one zone, or all of a split state's; () for an unknown code."""
+    code = (code or "").upper()
+    if code in SPLIT_STATE_ZONES:
+        return SPLIT_STATE_ZONES[code]
+    return (STATES[code][1],) if code in STATES else ()
+
+
+def single_zone(code: str) -> str:
+    """The state's zone when it has exactly one, else "" (a split state needs the ZIP)."""
+    zones = state_zones(code)
+    return zones[0] if len(zones) == 1 else ""

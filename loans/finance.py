@@ -38,12 +38,24 @@ def payment(*, principal: Decimal, annual_rate: Decimal, months: int) -> Decimal
         return money(Decimal(principal) * r * growth / (growth - 1))
 
 
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` moved by whole months, clipped to the end of shorter months (Jan 31 + 1 month = Feb 28/29).
+
+    The one rule for due dates (DESIGN §4): the n-th payment is due on ``add_months(first_payment_date, n − 1)``,
+    so a payment due on a day a month does not have (the 29th–31st) falls on that month's last day.
+    """
+    year, month_index = divmod(day.year * 12 + (day.month - 1) + months, 12)
+    month = month_index + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def payments_made(*, first_payment_date: dt.date, as_of: dt.date, term_months: int) -> int:
-    """Scheduled payments due on or before ``as_of`` (the first is due on ``first_payment_date``)."""
+    """Scheduled payments due on or before ``as_of`` (the n-th is due on ``add_months(first, n − 1)``)."""
     if as_of < first_payment_date:
         return 0
     months = (as_of.year - first_payment_date.year) * 12 + (as_of.month - first_payment_date.month)
-    if as_of.day >= first_payment_date.day:
+    # This month's due day: the first payment's day, or the month's last day when the month is shorter.
+    if as_of.day >= first_payment_date.day or as_of.day == calendar.monthrange(as_of.year, as_of.month)[1]:
         months += 1
     return min(months, term_months)
 
@@ -100,29 +112,72 @@ class Savings:
     net_benefit: Decimal
 
 
+NPER_TOLERANCE = 1e-6  # a payment count within a millionth of a whole number is that whole number
+
+
+def horizon_months(*, balance: Decimal, annual_rate: Decimal, monthly_payment: Decimal, limit: int) -> int:
+    """How many payments of ``monthly_payment`` retire ``balance`` at ``annual_rate`` (NPER, the last one
+    partial), at most ``limit`` (the scheduled months left: a balance above schedule is not retired sooner).
+
+    A count, so it is computed in double precision, in the same order of operations as the SQL match:
+    n = −ln(1 − r·B/P) / ln(1 + r), or B/P at 0 %; then the next whole month.
+    """
+    b, p = float(balance), float(monthly_payment)
+    if b <= 0:
+        return 0
+    if p <= 0:
+        return limit
+    r = float(annual_rate) / 1200.0
+    if r == 0:
+        n = b / p
+    else:
+        x = 1.0 - r * b / p
+        if x <= 0:
+            return limit
+        n = -math.log(x) / math.log(1.0 + r)
+    return max(0, min(limit, math.ceil(n - NPER_TOLERANCE)))
+
+
+def payments_over(*, balance: Decimal, annual_rate: Decimal, monthly_payment: Decimal, months: int) -> Decimal:
+    """What ``months`` payments pay in all when the last one clears the balance: (months − 1) level payments and
+    a last payment of the balance then owed plus its month's interest (partial for a prepaid loan)."""
+    if months <= 0:
+        return ZERO
+    before_last = balance_after(
+        balance=balance, annual_rate=annual_rate, monthly_payment=monthly_payment, payments=months - 1
+    )
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        last = money(before_last * (1 + monthly_rate(annual_rate)))
+    return money(Decimal(monthly_payment) * (months - 1) + last)
+
+
 def refinance_savings(
     *,
     balance: Decimal,
     current_payment: Decimal,
-    remaining: int,
+    current_rate: Decimal,
+    horizon: int,
     new_rate: Decimal,
     new_term_months: int | None = None,
     closing_cost_fixed: Decimal = Decimal("1500.00"),
     closing_cost_percent: Decimal = Decimal("1.000"),
 ) -> Savings:
-    """Refinance ``balance`` at ``new_rate`` over ``new_term_months`` (default: the same remaining months).
+    """Refinance ``balance`` at ``new_rate`` over ``new_term_months`` (default: the current loan's horizon).
 
-    Interest still to pay = payments × months − balance, on both sides; savings = current − new.
+    Interest still to pay: on the current loan, what its payments over the horizon add up to (the last one
+    partial) − balance; on the new loan, payment × months − balance. Savings = current − new.
     """
-    term = new_term_months or remaining
+    term = new_term_months or horizon
     new_pmt = payment(principal=balance, annual_rate=new_rate, months=term)
-    interest_current = money(current_payment * remaining - balance)
+    paid = payments_over(balance=balance, annual_rate=current_rate, monthly_payment=current_payment, months=horizon)
+    interest_current = money(paid - balance)
     interest_new = money(new_pmt * term - balance)
     costs = closing_costs(amount=balance, fixed=closing_cost_fixed, percent=closing_cost_percent)
     monthly = money(current_payment - new_pmt)
     total = money(interest_current - interest_new)
     return Savings(
-        remaining_months=remaining,
+        remaining_months=horizon,
         balance=money(balance),
         current_payment=money(current_payment),
         new_payment=new_pmt,
@@ -137,13 +192,6 @@ def refinance_savings(
 
 
 # --- Payoff of an existing loan (refinance) -------------------------------------------------------------------
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` moved by whole months, clipped to the end of shorter months (Jan 31 + 1 month = Feb 28/29)."""
-    year, month_index = divmod(day.year * 12 + (day.month - 1) + months, 12)
-    month = month_index + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def last_due_date(*, first_payment_date: dt.date, as_of: dt.date, term_months: int) -> dt.date | None:
@@ -245,6 +293,11 @@ def balance_as_of(
     return balance_after(balance=Decimal(current_upb), annual_rate=note_rate, monthly_payment=pmt, payments=since)
 
 
+def rate_in_force(*, note_rate: Decimal, amortization: str = "fixed", current_rate: Decimal | None = None) -> Decimal:
+    """The rate a loan is matched on: an ARM's current rate when the file gives one, else the note rate."""
+    return current_rate if amortization == "arm" and current_rate is not None else note_rate
+
+
 def loan_refinance_savings(
     *,
     original_amount: Decimal,
@@ -257,9 +310,15 @@ def loan_refinance_savings(
     upb_as_of: dt.date | None = None,
     closing_cost_fixed: Decimal = Decimal("1500.00"),
     closing_cost_percent: Decimal = Decimal("1.000"),
+    amortization: str = "fixed",
+    current_rate: Decimal | None = None,
 ) -> Savings:
-    """The figures the match stores for one loan: today's balance refinanced at ``market_rate`` over the same
-    remaining months, against the loan's own scheduled payment (DESIGN §4)."""
+    """The figures the match stores for one loan (DESIGN §4): today's balance refinanced at ``market_rate``
+    over the current loan's horizon (the months its payments really take to retire that balance).
+
+    The current payment is the loan's own scheduled payment; for an ARM whose file gives its current rate, the
+    payment that amortises today's balance over the months left at that rate.
+    """
     remaining = remaining_months(first_payment_date=first_payment_date, as_of=as_of, term_months=term_months)
     if remaining <= 0:
         raise ValueError("the loan has no scheduled payments left")
@@ -272,11 +331,19 @@ def loan_refinance_savings(
         current_upb=current_upb,
         upb_as_of=upb_as_of,
     )
-    current = payment(principal=original_amount, annual_rate=note_rate, months=term_months)
+    rate_used = rate_in_force(note_rate=note_rate, amortization=amortization, current_rate=current_rate)
+    if amortization == "arm" and current_rate is not None:
+        current = payment(principal=balance, annual_rate=rate_used, months=remaining) if balance > 0 else ZERO
+    else:
+        current = payment(principal=original_amount, annual_rate=note_rate, months=term_months)
+    horizon = horizon_months(balance=balance, annual_rate=rate_used, monthly_payment=current, limit=remaining)
+    if horizon <= 0:
+        raise ValueError("the loan has no balance left")
     return refinance_savings(
         balance=balance,
         current_payment=current,
-        remaining=remaining,
+        current_rate=rate_used,
+        horizon=horizon,
         new_rate=market_rate,
         closing_cost_fixed=closing_cost_fixed,
         closing_cost_percent=closing_cost_percent,
@@ -336,12 +403,31 @@ def lambert_w0_neg_exp(phi: float) -> float:
     return w
 
 
+# ADL 2013, Appendix A (eq. A3): points are deducted over the new loan's life, and what is left of them at once
+# when it ends, which happens at the rate θ = μ + 0.10 (moving, or refinancing again).
+XSTAR_POINTS_END_EXTRA = 0.10
+
+
+def points_deduction_factor(
+    *, new_term_years: float, discount_rate: float, move_probability: float, inflation: float
+) -> float:
+    """The present value of the tax deductions of one dollar of points (before τ): straight-line over N years
+    while the loan lasts, the unamortised rest when it ends at rate θ, discounted at ρ + π.
+    D = (1/k)·((1 − e^(−kN))/N · (ρ+π)/k + θ), k = θ + ρ + π."""
+    theta = move_probability + XSTAR_POINTS_END_EXTRA
+    k = theta + discount_rate + inflation
+    n = float(new_term_years)
+    return (1.0 / k) * ((1.0 - math.exp(-k * n)) / n * (discount_rate + inflation) / k + theta)
+
+
 def optimal_refinance_differential(
     *,
     balance: Decimal | float,
     refinance_cost: Decimal | float,
     note_rate: Decimal | float,
     remaining_years: Decimal | float,
+    points: Decimal | float = 0.0,
+    new_term_years: Decimal | float | None = None,
     discount_rate: float = 0.05,
     rate_volatility: float = 0.0109,
     move_probability: float = 0.10,
@@ -354,15 +440,26 @@ def optimal_refinance_differential(
     x* = (φ + W₀(−e^−φ)) / ψ, ψ = √(2(ρ+λ))/σ, φ = 1 + ψ(ρ+λ)κ/(M(1−τ)), λ = μ + i₀/(e^(i₀Γ) − 1) + π.
     ``note_rate`` is in percent (6.0), like every rate in refiapp; i₀ = note_rate / 100. At i₀ = 0 the
     principal-repayment term i₀/(e^(i₀Γ) − 1) takes its limit 1/Γ.
+
+    κ is the tax-adjusted cost: ``refinance_cost`` (fixed fees + ``points``) less τ × the present value of the
+    points' deductions over a new loan of ``new_term_years`` (default: the remaining years), as the paper
+    itemizes (its Table 1 with τ = 0.28 is the test). With τ = 0, κ is the whole cost.
     """
-    m, kappa = float(balance), float(refinance_cost)
+    m, cost = float(balance), float(refinance_cost)
     i0, gamma = float(note_rate) / 100.0, float(remaining_years)
     if m <= 0:
         raise ValueError("balance must be positive")
     if gamma <= 0:
         raise ValueError("remaining_years must be positive")
-    if kappa < 0:
-        raise ValueError("refinance_cost cannot be negative")
+    if cost < 0 or float(points) < 0:
+        raise ValueError("refinance_cost and points cannot be negative")
+    deduction = points_deduction_factor(
+        new_term_years=float(new_term_years) if new_term_years else gamma,
+        discount_rate=discount_rate,
+        move_probability=move_probability,
+        inflation=inflation,
+    )
+    kappa = cost - tax_rate * deduction * float(points)
     repayment = 1.0 / gamma if i0 == 0 else i0 / (math.exp(i0 * gamma) - 1.0)
     lam = move_probability + repayment + inflation
     psi = math.sqrt(2.0 * (discount_rate + lam)) / rate_volatility

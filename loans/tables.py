@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import django_tables2 as tables
 
-from core.tables import BaseTable, MoneyColumn, RateColumn
+from core.tables import BaseTable, MoneyColumn, MonthsColumn, RateColumn
 from loans.models import Loan
 
 
@@ -10,9 +10,11 @@ class LoanTable(BaseTable):
     loan_number = tables.Column(linkify=True, verbose_name="Loan #")
     borrower = tables.Column(order_by=("borrower__last_name", "borrower__first_name"))
     loan_officer = tables.Column(verbose_name="Loan officer", order_by=("loan_officer__display_name",))
-    note_rate = RateColumn(verbose_name="Rate")
-    original_amount = MoneyColumn(verbose_name="Original")
+    note_rate = RateColumn(verbose_name="Note rate")
+    original_amount = MoneyColumn(verbose_name="Original amount")
     current_upb = MoneyColumn(verbose_name="UPB")
+    term_months = MonthsColumn(verbose_name="Term (months)")
+    note_date = tables.DateColumn(verbose_name="Note date", format="DATE_FORMAT")
 
     class Meta(BaseTable.Meta):
         model = Loan

@@ -28,6 +28,9 @@ from outreach.services.webhooks import webhook_event_process
 
 
 class SequenceStepInline(TenantInline):
+    """Stacked, not tabular: every field keeps its label (screen readers) and the templates their width."""
+
+    template = "admin/edit_inline/stacked.html"
     model = SequenceStep
     form = SequenceStepForm
     extra = 0

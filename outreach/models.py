@@ -71,7 +71,8 @@ class EnrollmentStopReason(models.TextChoices):
     REPLIED = "replied", "Borrower replied"
     CLICKED = "clicked", "Borrower clicked the scheduling link"
     BOOKED = "booked", "Borrower booked a call"
-    APPLICATION = "application", "Refinance initiated"
+    APPLICATION = "application", "Application started"
+    WON = "won", "Opportunity won"
     OPTED_OUT = "opted_out", "Borrower opted out"
     MANUAL = "manual", "Stopped by the loan officer"
     CLOSED = "closed", "Opportunity closed"
@@ -125,13 +126,23 @@ class MessageStatus(models.TextChoices):
     SUPPRESSED = "suppressed", "Not sent (consent, opt-out or undeliverable)"
 
 
+class MessageKind(models.TextChoices):
+    SEQUENCE = "sequence", "Sequence step"
+    DIGEST = "digest", "Monthly borrower digest"
+
+
 class Message(models.Model):
-    """The outbox: one row per (enrollment, step), claimed by the dispatcher before it is sent."""
+    """The outbox: one row per (enrollment, step), or one monthly digest per borrower and month; claimed by the
+    dispatcher before it is sent. A sequence step is rendered at send time from its template; a digest is
+    rendered when it is queued (``subject``, ``body``, ``body_html``) and only checked and sent here."""
 
     Status = MessageStatus
+    Kind = MessageKind
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="messages")
-    step = models.ForeignKey(SequenceStep, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SEQUENCE)
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
+    step = models.ForeignKey(SequenceStep, on_delete=models.PROTECT, null=True, blank=True, related_name="messages")
+    digest_month = models.DateField(null=True, blank=True, help_text="Digests: the first day of their month.")
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="messages")
     borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, related_name="messages")
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -150,6 +161,7 @@ class Message(models.Model):
     from_address = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=250, blank=True)
     body = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, help_text="Digests: the HTML part, rendered when queued.")
     provider_message_id = models.CharField(max_length=100, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -170,6 +182,20 @@ class Message(models.Model):
         constraints = [
             # The send key: a step is sent at most once per enrollment.
             models.UniqueConstraint(fields=["enrollment", "step"], name="%(app_label)s_%(class)s_one_per_step"),
+            # The digest's send key: at most one per borrower and month.
+            models.UniqueConstraint(
+                fields=["borrower", "digest_month"],
+                condition=Q(kind="digest"),
+                name="%(app_label)s_%(class)s_one_digest_per_month",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="sequence", enrollment__isnull=False, step__isnull=False, digest_month__isnull=True)
+                    | Q(kind="digest", enrollment__isnull=True, step__isnull=True, digest_month__isnull=False)
+                ),
+                name="%(app_label)s_%(class)s_kind_fields",
+            ),
+            choices_check("kind", MessageKind, "%(app_label)s_%(class)s_kind_valid"),
             choices_check("status", MessageStatus, "%(app_label)s_%(class)s_status_valid"),
             choices_check("channel", Channel, "%(app_label)s_%(class)s_channel_valid"),
         ]

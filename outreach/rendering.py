@@ -22,7 +22,9 @@ from django.utils.safestring import mark_safe
 
 from core.choices import Channel
 from core.models import LoanOfficer, Organization
+from core.money import percent, usd
 from loans.models import Borrower
+from outreach.disclosures import disclosures_for
 from pipeline.models import Opportunity
 
 PAGE_SALT = "outreach.borrower-page"
@@ -34,11 +36,13 @@ SMS_OPT_OUT = "Reply STOP to opt out."
 # name: help text (shown in admin next to the step editor)
 TOKENS: dict[str, str] = {
     "borrower_first_name": "Borrower's first name",
-    "current_rate": "The loan's note rate, e.g. 7.25%",
-    "todays_rate": "Today's market rate for the loan's product, e.g. 6.125%",
+    "current_rate": "The loan's note rate, e.g. 7.250 %",
+    "todays_rate": "Today's market rate for the loan's product, e.g. 6.125 % (needs {{ rate_note }})",
+    "rate_note": "Whose rate {{ todays_rate }} is, of which date, and that it is not an offer",
     "current_payment": "Current principal & interest payment, e.g. $2,728.71",
-    "new_payment": "Estimated new payment at today's rate",
-    "monthly_savings": "Estimated monthly savings",
+    "new_payment": "Estimated new payment at today's rate (needs {{ payment_terms }})",
+    "monthly_savings": "Estimated monthly savings (needs {{ payment_terms }})",
+    "payment_terms": "Regulation Z terms of a stated payment: payments, APR, taxes and insurance not included",
     "total_interest_savings": "Estimated interest saved over the remaining term",
     "closing_costs": "Estimated closing costs",
     "break_even": "Months until closing costs are paid back, e.g. 20 months",
@@ -61,16 +65,13 @@ class TemplateError(ValueError):
 
 
 def format_money(value: Decimal | None) -> str:
-    return "—" if value is None else f"${value:,.2f}"
+    """Dollars in messages: the one money format (core.money.usd)."""
+    return "—" if value is None else usd(value)
 
 
 def format_rate(value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:.3f}".rstrip("0")
-    if len(text.split(".")[1]) < 2:
-        text = f"{value:.2f}"
-    return f"{text}%"
+    """A rate in messages: the one rate format, 6.125 % (core.money.percent)."""
+    return "—" if value is None else percent(value)
 
 
 def format_phone(value: str) -> str:
@@ -154,6 +155,7 @@ def token_context(
 ) -> dict[str, str]:
     """Every token as a plain, formatted string (templates never see model objects)."""
     months = opportunity.break_even_months
+    disclosures = disclosures_for(opportunity=opportunity, organization=organization)
     return {
         "borrower_first_name": borrower.first_name,
         "current_rate": format_rate(opportunity.note_rate),
@@ -163,6 +165,8 @@ def token_context(
         "monthly_savings": format_money(opportunity.monthly_savings),
         "total_interest_savings": format_money(opportunity.total_interest_savings),
         "closing_costs": format_money(opportunity.closing_costs),
+        "rate_note": disclosures.rate_note,
+        "payment_terms": disclosures.payment_terms,
         "break_even": f"{months} months" if months else "—",
         "lo_name": officer.display_name if officer else organization.name,
         "lo_phone": format_phone(officer.phone) if officer else "",
@@ -224,19 +228,34 @@ def render_step(
     subject = " ".join(render_string(subject_template, context, autoescape=False).split())
     text_body = render_string(body_template, context, autoescape=False).strip()
     html_body = render_string(body_template, context, autoescape=True).strip()
+    return email_with_footer(
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
+        organization=organization,
+        unsubscribe_link=context["unsubscribe_link"],
+        lo_name=context["lo_name"],
+    )
+
+
+def email_with_footer(
+    *, subject: str, text_body: str, html_body: str, organization: Organization, unsubscribe_link: str, lo_name: str
+) -> Rendered:
+    """Wrap an email body (plain text, and escaped HTML text) in the CAN-SPAM footer: the lender's postal
+    address and the one-click unsubscribe link. Sequence steps and the monthly digest both end here."""
     footer = {
         "org_name": organization.name,
         "org_nmls": organization.nmls_id,
         "postal_address": organization.postal_address,
-        "unsubscribe_link": context["unsubscribe_link"],
-        "lo_name": context["lo_name"],
+        "unsubscribe_link": unsubscribe_link,
+        "lo_name": lo_name,
     }
     text = render_to_string("outreach/email/message.txt", {"body": text_body, **footer})
     html = render_to_string(
         "outreach/email/message.html",
         {"body_html": mark_safe(linebreaks(urlize(html_body, autoescape=False), autoescape=False)), **footer},
     )
-    return Rendered(channel=channel, subject=subject, text=text, html=html)
+    return Rendered(channel=Channel.EMAIL, subject=subject, text=text, html=html)
 
 
 SAMPLE_CONTEXT = {name: f"[{name}]" for name in TOKENS}

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.choices import Channel
 from core.tenancy import get_visible_or_404
 from loans.models import Borrower
+from outreach.disclosures import disclosures_for
 from outreach.forms import BookingForm
 from outreach.models import Enrollment, Message
 from outreach.rendering import format_money, format_phone, format_rate, read_page_token, read_unsubscribe_token
@@ -64,6 +65,7 @@ def _page_context(opportunity: Opportunity) -> dict[str, Any]:
             ("Estimated monthly savings", format_money(opportunity.monthly_savings)),
         ],
         "rate_date": opportunity.market_rate_date,
+        "disclosures": disclosures_for(opportunity=opportunity, organization=opportunity.organization),
         "can_book": opportunity.is_open,
     }
 

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.forms.utils import flatatt
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -20,6 +22,8 @@ from pipeline.models import Opportunity
 
 STAGE_OPEN = "open"
 STAGE_ALL = "all"
+PRESET_CALL_FIRST = "call_first"
+BEFORE_APPLICATION = ("new", "contacted", "engaged", "appointment")
 
 
 def _board_officers(request):  # type: ignore[no-untyped-def]
@@ -70,7 +74,7 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
     )
     loan_officer = django_filters.ModelChoiceFilter(label="Loan officer", queryset=_board_officers)
     branch = django_filters.ModelChoiceFilter(label="Branch", queryset=_board_branches)
-    product_type = django_filters.ChoiceFilter(label="Product", choices=ProductType.choices, empty_label="Any product")
+    product_type = django_filters.ChoiceFilter(label="Product", choices=ProductType.choices)
     stage = django_filters.ChoiceFilter(
         label="Stage",
         method="filter_stage",
@@ -82,7 +86,21 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
         field_name="monthly_savings",
         lookup_expr="gte",
         min_value=Decimal("0"),
-        widget=forms.NumberInput(attrs={"step": "1", "min": "0", "inputmode": "decimal"}),
+        # Cents are allowed (250.50): step 0.01, not 1.
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+    )
+    min_score = django_filters.NumberFilter(
+        label="Min score (%)",
+        method="filter_min_score",
+        min_value=Decimal("0"),
+        max_value=Decimal("100"),
+        widget=forms.NumberInput(attrs={"step": "1", "min": "0", "max": "100", "inputmode": "decimal"}),
+    )
+    preset = django_filters.ChoiceFilter(
+        label="Preset",
+        method="filter_preset",
+        choices=[(PRESET_CALL_FIRST, "Call first")],
+        empty_label="None",
     )
     qualifies = django_filters.ChoiceFilter(
         label="Qualifies now",
@@ -101,7 +119,18 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Opportunity
-        fields = ["q", "loan_officer", "branch", "product_type", "stage", "min_savings", "qualifies", "per_page"]
+        fields = [
+            "q",
+            "loan_officer",
+            "branch",
+            "product_type",
+            "stage",
+            "min_savings",
+            "min_score",
+            "preset",
+            "qualifies",
+            "per_page",
+        ]
 
     def __init__(self, data=None, *args, request=None, **kwargs):  # type: ignore[no-untyped-def]
         # Always bound, so the default stage (open) applies to a bare /board/ too.
@@ -135,6 +164,23 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
 
     def keep(self, queryset: QuerySet[Opportunity], name: str, value: str) -> QuerySet[Opportunity]:
         return queryset
+
+    def filter_min_score(self, queryset: QuerySet[Opportunity], name: str, value: Decimal) -> QuerySet[Opportunity]:
+        return queryset if value is None else queryset.filter(score__gte=float(value) / 100)
+
+    def filter_preset(self, queryset: QuerySet[Opportunity], name: str, value: str) -> QuerySet[Opportunity]:
+        """ "Call first": scored opportunities before application not contacted yet today (the organization's
+        day), highest score first."""
+        if value != PRESET_CALL_FIRST:
+            return queryset
+        profile = profile_for(self.request.user) if self.request is not None else None
+        zone = profile.organization.zone if profile else dt.UTC
+        day_start = timezone.localtime(timezone.now(), zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        return (
+            queryset.filter(score__isnull=False, stage__in=BEFORE_APPLICATION)
+            .filter(Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=day_start))
+            .order_by(F("score").desc(), "pk")
+        )
 
     def filter_qualifies(self, queryset: QuerySet[Opportunity], name: str, value: str) -> QuerySet[Opportunity]:
         if value in ("yes", "no"):

@@ -5,24 +5,32 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from core.calendar import is_business_day
 from core.models import Organization
 from pipeline.models import MatchRun
-from pipeline.services.matching import MatchAlreadyRunning, match_claims_release_abandoned
+from pipeline.services.matching import MatchAlreadyRunning, match_claims_release_abandoned, match_queued_run_start
 from pipeline.services.matching import match_organization as match_service
 
 logger = logging.getLogger(__name__)
 
 
-def match_all_organizations(as_of: str | None = None, task: str = "pipeline.tasks.match_organization") -> list[str]:
+def match_all_organizations(
+    as_of: str | None = None, task: str = "pipeline.tasks.match_organization", business_days_only: bool = False
+) -> list[str]:
     """Fan the daily match out: one django-q2 task per organization (``task(organization_id, as_of)``), so
     every worker of the cluster, on any machine, takes a share. Each organization's match is its own task, so
     one that fails never stops another; the MatchRun claim keeps one organization from running twice at once.
-    Returns the queued task ids."""
+    With ``business_days_only``, an organization where today (in its own zone) is a weekend day or a US federal
+    holiday gets no task. Returns the queued task ids."""
     from django_q.tasks import async_task
 
     queued = []
-    for org_id, slug in Organization.objects.order_by("pk").values_list("pk", "slug"):
-        queued.append(async_task(task, org_id, as_of, task_name=f"daily-match-{slug}"[:100]))
+    for organization in Organization.objects.order_by("pk"):
+        if business_days_only and not is_business_day(organization.today()):
+            logger.info("match skipped: %s is not a business day for %s", organization.today(), organization.slug)
+            continue
+        name = f"daily-match-{organization.slug}"[:100]
+        queued.append(async_task(task, organization.pk, as_of, task_name=name))
     return queued
 
 
@@ -49,6 +57,13 @@ def match_organization(
         logger.info("match skipped: %s", exc)
         return None
     return run.pk
+
+
+def match_claimed_run(run_id: int) -> int | None:
+    """The work of a run queued by "Run match now". A redelivered task (at-least-once broker) finds the run no
+    longer queued and does nothing."""
+    run = match_queued_run_start(run_id=run_id)
+    return run.pk if run is not None else None
 
 
 def resume_interrupted_matches() -> list[str]:

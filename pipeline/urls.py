@@ -11,5 +11,6 @@ urlpatterns = [
     path("opportunities/<int:pk>/note/", opportunities.opportunity_note, name="opportunity_note"),
     path("opportunities/<int:pk>/archive/", opportunities.opportunity_archive, name="opportunity_archive"),
     path("match/run/", matching.run_match, name="run_match"),
+    path("match/runs/<int:pk>/", matching.match_run_status, name="match_run_status"),
     path("rates/", market.rates_overview, name="rates"),
 ]

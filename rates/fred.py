@@ -19,6 +19,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from core.money import MAX_RATE
 from core.money import rate as round_rate
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,6 @@ logger = logging.getLogger(__name__)
 MISSING = "."  # FRED's marker for "no value on this date" (holidays).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_LIMIT = 100_000  # FRED's maximum page size.
-MAX_RATE = Decimal("25")
 
 
 class FredError(Exception):
@@ -85,9 +85,18 @@ class FredClient:
         self.sleep = sleep
 
     def observations(
-        self, series_id: str, *, start: dt.date | None = None, end: dt.date | None = None
+        self,
+        series_id: str,
+        *,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        max_value: Decimal = MAX_RATE,
+        places: Callable[[Decimal], Decimal] = round_rate,
     ) -> FredSeriesData:
-        """Every observation of one series from ``start`` (inclusive), checked; raises FredError."""
+        """Every observation of one series from ``start`` (inclusive), checked; raises FredError.
+
+        Values must lie in 0..``max_value`` and are rounded by ``places`` (defaults: a mortgage rate in percent
+        with three decimals; the house price indexes of ``scoring.services.hpi`` pass their own)."""
         params: dict[str, Any] = {
             "series_id": series_id,
             "api_key": self.api_key,
@@ -104,7 +113,7 @@ class FredClient:
         offset = 0
         while True:
             payload = self._get_json(series_id, {**params, "offset": offset})
-            page = _parse_observations(series_id, payload, seen)
+            page = _parse_observations(series_id, payload, seen, max_value=max_value, places=places)
             result.observations.extend(page.observations)
             result.missing += page.missing
             received = len(payload["observations"])
@@ -176,7 +185,14 @@ class FredClient:
         return text.replace(self.api_key, "<FRED_API_KEY>") if self.api_key else text
 
 
-def _parse_observations(series_id: str, payload: dict[str, Any], seen: set[dt.date]) -> FredSeriesData:
+def _parse_observations(
+    series_id: str,
+    payload: dict[str, Any],
+    seen: set[dt.date],
+    *,
+    max_value: Decimal = MAX_RATE,
+    places: Callable[[Decimal], Decimal] = round_rate,
+) -> FredSeriesData:
     """Check every observation before returning any: one bad row rejects the whole response."""
     result = FredSeriesData(series_id=series_id)
     for index, item in enumerate(payload["observations"]):
@@ -201,7 +217,8 @@ def _parse_observations(series_id: str, payload: dict[str, Any], seen: set[dt.da
             number = Decimal(value)
         except InvalidOperation as exc:
             raise FredError(series_id, f"{where} ({date}) has a malformed value {raw_value!r}; nothing stored") from exc
-        if not number.is_finite() or not (0 <= number <= MAX_RATE):
-            raise FredError(series_id, f"{where} ({date}) has an impossible rate {raw_value!r}; nothing stored")
-        result.observations.append(FredObservation(date=date, rate=round_rate(number)))
+        if not number.is_finite() or not (0 <= number <= max_value):
+            what = "rate" if max_value == MAX_RATE else "value"
+            raise FredError(series_id, f"{where} ({date}) has an impossible {what} {raw_value!r}; nothing stored")
+        result.observations.append(FredObservation(date=date, rate=places(number)))
     return result

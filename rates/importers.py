@@ -16,11 +16,11 @@ from decimal import Decimal, InvalidOperation
 from typing import IO
 
 from core.choices import ProductType, term_bucket
+from core.money import MAX_RATE
 from core.money import rate as round_rate
 
 FRED_DATE_HEADERS = {"date", "observation_date"}  # ≤2024 downloads say DATE, 2025+ say observation_date
 MISSING_VALUES = {"", "."}
-MAX_RATE = Decimal("25")
 PRODUCT_KEY = re.compile(
     r"^(?P<product>conforming|conf|jumbo|fha|va|usda)[\s_/-]*(?P<years>\d{1,2})\s*(?:y|yr|yrs|year|years)?$",
     re.IGNORECASE,

@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from core.choices import ProductType, choices_check
 from core.models import Organization
+from core.money import MAX_RATE
 from core.tenancy import TenantQuerySet, profile_for
 
 RATE = {"max_digits": 6, "decimal_places": 3}
@@ -89,7 +90,9 @@ class RateObservation(models.Model):
         get_latest_by = "date"
         constraints = [
             models.UniqueConstraint(fields=["series", "date"], name="%(app_label)s_%(class)s_one_per_date"),
-            models.CheckConstraint(condition=Q(rate__gte=0, rate__lte=25), name="%(app_label)s_%(class)s_rate_range"),
+            models.CheckConstraint(
+                condition=Q(rate__gte=0, rate__lte=MAX_RATE), name="%(app_label)s_%(class)s_rate_range"
+            ),
             choices_check("source", RateSeries.Source, "%(app_label)s_%(class)s_source_valid"),
         ]
         indexes = [
@@ -169,6 +172,7 @@ class RateFetch(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        verbose_name_plural = "rate fetches"
         constraints = [choices_check("status", RateFetchStatus, "%(app_label)s_%(class)s_status_valid")]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import DecimalField, OuterRef, Q, Subquery
+from django.db.models import DecimalField, Max, OuterRef, Q, Subquery
 
 from core.choices import term_bucket
 from core.models import Organization
@@ -84,9 +84,27 @@ def market_rates(*, organization: Organization | int, as_of: dt.date) -> dict[tu
     return _rates_for(_mappings(organization), as_of)
 
 
+def stale_before(organization: Organization, *, as_of: dt.date) -> dt.date:
+    """The one staleness rule (DESIGN §5): a rate dated before this day is older than the organization's
+    staleness limit. The board, the opportunity page, the banner and the dispatcher all ask here."""
+    return as_of - dt.timedelta(days=organization.staleness_days)
+
+
+def is_stale_date(date: dt.date | None, *, organization: Organization, as_of: dt.date) -> bool:
+    """A rate of this date (None: no rate at all) is stale on ``as_of``: new outreach waits on it."""
+    return date is None or date < stale_before(organization, as_of=as_of)
+
+
 def is_stale(rate: MarketRate | None, *, organization: Organization, as_of: dt.date) -> bool:
     """A missing rate, or one older than the organization's staleness limit, blocks new outreach."""
-    return rate is None or rate.age_days(as_of) > organization.staleness_days
+    return is_stale_date(rate.date if rate is not None else None, organization=organization, as_of=as_of)
+
+
+def rates_changed_at(*, series: list[RateSeries]) -> dt.datetime | None:
+    """When a rate of these series (``series_for_organization``) was last stored or revised (an upload, a fetch)."""
+    if not series:
+        return None
+    return RateObservation.objects.filter(series__in=series).aggregate(changed=Max("updated_at"))["changed"]
 
 
 def stale_products(*, organization: Organization, as_of: dt.date) -> list[tuple[str, int, MarketRate | None]]:

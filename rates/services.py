@@ -21,7 +21,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.choices import ProductType
+from core.formatting import date_text
 from core.models import Organization
+from core.money import percent
 from rates import defaults
 from rates.fred import FredClient, FredError, FredNotConfigured
 from rates.importers import (
@@ -364,7 +366,19 @@ def rate_sheet_preview(*, organization: Organization, file: IO[Any] | str | byte
     preview = RateSheetPreview(errors=list(parsed.errors))
     own = {s.code.upper(): s for s in RateSeries.objects.filter(organization=organization)}
     public = set(RateSeries.objects.filter(organization__isnull=True).values_list("code", flat=True))
+    today = organization.today()
     for line in parsed.lines:
+        if line.date > today:
+            # A desk sheet prices today (or a day already past); a future date would price nothing yet and, once
+            # that day came, would look fresh without anyone having checked it.
+            preview.errors.append(
+                RowError(
+                    line.line,
+                    f"{date_text(line.date)} is in the future (today is {date_text(today)} in "
+                    f"{organization.timezone}): a rate sheet may only carry today's or earlier rates",
+                )
+            )
+            continue
         if line.product:
             code = rate_sheet_code(line.product.product_type, line.product.term_months)
             title = rate_sheet_title(line.product.product_type, line.product.term_months)
@@ -432,10 +446,13 @@ def rate_sheet_import(
             )
             series.full_clean()
             series.save()
-            if use_for_pricing:
-                current = SeriesMapping.objects.filter(
-                    organization=organization, product_type=series.product_type, term_months=series.term_months
-                ).first()
+        if use_for_pricing and row.product is not None and series is not None:
+            # Every upload that asks for it prices its products (also a sheet whose series exists from an earlier
+            # upload that did not): the board's market rates then come from this sheet.
+            current = SeriesMapping.objects.filter(
+                organization=organization, product_type=series.product_type, term_months=series.term_months
+            ).first()
+            if current is None or current.series_id != series.pk:
                 series_mapping_set(
                     organization=organization,
                     product_type=series.product_type,
@@ -496,7 +513,8 @@ def demo_rate_sheet_ensure(*, organization: Organization, as_of: dt.date) -> lis
             defaults={
                 "title": (
                     f"Demo desk rate sheet: {label} {years}-year — value copied from FRED {source_series.code} "
-                    f"of {source_obs.date.isoformat()} ({source_obs.rate}%), dated {as_of.isoformat()} for the demo"
+                    f"of {date_text(source_obs.date)} ({percent(source_obs.rate)}), dated {date_text(as_of)} "
+                    "for the demo"
                 ),
                 "source": Source.RATE_SHEET,
                 "product_type": mapping.product_type,

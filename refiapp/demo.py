@@ -33,7 +33,8 @@ from django.db import models, transaction
 from core.choices import Amortization, ProductType, term_bucket
 from core.models import Branch, LoanOfficer, Organization
 from core.us_states import state_timezone
-from loans.importers.base import LoanRow, conforming_limit, finish_row
+from loans.importers.base import LoanRow, finish_row
+from loans.limits import conforming_baseline
 from loans.models import Loan, LoanProduct
 from loans.services.imports import ImportResult, loan_rows_upsert
 from los.models import LosConnection, ProcessedFile
@@ -45,6 +46,7 @@ from rates.defaults import MAPPINGS
 from rates.selectors import organization_today
 from rates.services import demo_rate_sheet_ensure, rates_load_shipped_history
 from refiapp.onboarding import manager_group_ensure, organization_ensure_defaults
+from scoring.services.demo import demo_scoring
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "refiapp-demo-2025"  # demo data only; printed by seed_demo and demo_logins
@@ -57,7 +59,8 @@ ORGANIZATION = {
     "nmls_id": "1849203",
     "postal_address": "401 N Michigan Avenue, Suite 1200, Chicago, IL 60611",
     "timezone": "America/Chicago",
-    "auto_enroll": True,
+    # The demo routes by score (scoring.services.demo): the sequence for high scores, the digest for the rest.
+    "auto_enroll": False,
 }
 BRANCH = {"name": "Chicago Loop", "code": "CHI01", "nmls_id": "1849217"}
 
@@ -72,14 +75,15 @@ STAFF = [
 EMAIL_DOMAIN = "prairiestatehl.example"
 
 # code: name, product type, term, rate type, max LTV rate-term, max LTV cash-out, min score, max DTI, max amount
+# (the 2026 high-cost conforming ceiling and the 2025 FHA ceiling: the county limits of loans.limits decide the rest)
 # fmt: off
 PRODUCTS: dict[str, tuple[str, str, int, str, str, str, int, str, str | None]] = {
     "CONF30": ("Conforming 30-year fixed",
-                ProductType.CONFORMING, 360, "fixed", "97.00", "80.00", 620, "50.00", "806500"),
+                ProductType.CONFORMING, 360, "fixed", "97.00", "80.00", 620, "50.00", "1249125"),
     "CONF15": ("Conforming 15-year fixed",
-                ProductType.CONFORMING, 180, "fixed", "97.00", "80.00", 620, "50.00", "806500"),
+                ProductType.CONFORMING, 180, "fixed", "97.00", "80.00", 620, "50.00", "1249125"),
     "JUMBO30": ("Jumbo 30-year fixed", ProductType.JUMBO, 360, "fixed", "89.99", "70.00", 700, "43.00", "3000000"),
-    "FHA30": ("FHA 30-year fixed", ProductType.FHA, 360, "fixed", "96.50", "80.00", 580, "56.99", "524225"),
+    "FHA30": ("FHA 30-year fixed", ProductType.FHA, 360, "fixed", "96.50", "80.00", 580, "56.99", "1209750"),
     "VA30": ("VA 30-year fixed", ProductType.VA, 360, "fixed", "100.00", "90.00", 580, "60.00", None),
     "USDA30": ("USDA Guaranteed 30-year fixed", ProductType.USDA, 360, "fixed", "100.00", "80.00", 640, "41.00", None),
 }
@@ -132,6 +136,7 @@ class DemoResult:
     loans: ImportResult | None = None
     match_run: MatchRun | None = None
     enrolled: int = 0
+    scoring: Any = None  # scoring.services.demo.ScoringDemo
 
     def lines(self) -> list[str]:
         lines = [f"{what}: {outcome}" for what, outcome in self.changes.items()]
@@ -145,6 +150,8 @@ class DemoResult:
                 f"{run.updated} updated, {run.expired} no longer qualifying"
             )
             lines.append(f"enrolled in the default sequence: {self.enrolled}")
+        if self.scoring is not None:
+            lines.extend(self.scoring.lines())
         return lines
 
 
@@ -332,7 +339,7 @@ def demo_loan_row(index: int, officers: list[LoanOfficer], branch: Branch) -> Lo
     market = history.on(note_date)
     note_rate = ((market + rng.choice(MARGINS)) / EIGHTH).quantize(Decimal("1"), ROUND_HALF_UP) * EIGHTH
 
-    limit = float(conforming_limit(note_date.year))
+    limit = float(conforming_baseline(note_date.year))
     if product_type == ProductType.JUMBO:
         amount = _round_to(rng.triangular(limit + 15_000, 2_000_000, limit + 250_000), 500)
     else:
@@ -443,7 +450,7 @@ def demo_market(organization: Organization, changes: dict[str, str] | None = Non
 
 
 def demo_seed(*, loans: int = 300) -> DemoResult:
-    """Build (or bring up to date) the demo lender, then run its match and auto-enroll the new opportunities.
+    """Build (or bring up to date) the demo lender, run its match, then train, score and route it (scoring).
     Safe to run any number of times: a rerun on the same day changes nothing."""
     with transaction.atomic():
         changes: dict[str, str] = {}
@@ -457,7 +464,15 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         demo_drop_folder(organization, changes)
     run = match_organization(organization=organization, trigger=MatchRun.Trigger.COMMAND)
     enrolled = enrollments_create_for_new_opportunities(organization=organization)
-    return DemoResult(organization=organization, changes=changes, loans=loan_result, match_run=run, enrolled=enrolled)
+    scoring = demo_scoring(organization=organization)
+    return DemoResult(
+        organization=organization,
+        changes=changes,
+        loans=loan_result,
+        match_run=run,
+        enrolled=enrolled,
+        scoring=scoring,
+    )
 
 
 DEMO_EXPORT = Path(__file__).resolve().parent / "data" / "demo_los_export.csv"

@@ -72,6 +72,11 @@ MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "processedfile": ("view",),
         "application": ("view",),
     },
+    "scoring": {
+        "scoringpolicy": ("add", "change", "view"),
+        "propensitymodel": ("view",),
+        "scoringrun": ("view",),
+    },
 }
 
 

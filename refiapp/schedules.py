@@ -35,6 +35,27 @@ def _next_daily(hour_utc: int) -> Callable[[dt.datetime], dt.datetime]:
     return first_run
 
 
+def _next_weekday(weekday: int, *, hour_utc: int) -> Callable[[dt.datetime], dt.datetime]:
+    """The next ``weekday`` (Monday = 0) at ``hour_utc``."""
+
+    def first_run(now: dt.datetime) -> dt.datetime:
+        base = now.astimezone(UTC).replace(hour=hour_utc, minute=0, second=0, microsecond=0)
+        candidate = base + dt.timedelta(days=(weekday - base.weekday()) % 7)
+        return candidate if candidate > now else candidate + dt.timedelta(days=7)
+
+    return first_run
+
+
+def _next_month_start(*, hour_utc: int) -> Callable[[dt.datetime], dt.datetime]:
+    def first_run(now: dt.datetime) -> dt.datetime:
+        candidate = now.astimezone(UTC).replace(day=1, hour=hour_utc, minute=0, second=0, microsecond=0)
+        if candidate > now:
+            return candidate
+        return (candidate + dt.timedelta(days=32)).replace(day=1)
+
+    return first_run
+
+
 @dataclass(frozen=True)
 class ScheduleSpec:
     name: str
@@ -47,7 +68,8 @@ class ScheduleSpec:
 
 SCHEDULES: list[ScheduleSpec] = [
     # Optimal Blue's OBMMI for a business day is on FRED by the next morning; 11:00 UTC is after it.
-    # daily_refresh fetches rates first, then queues one match per organization (they always see today's rates).
+    # daily_refresh fetches rates (and house price indexes) first, then queues one match per organization (they
+    # always see today's rates); each organization's task then scores and routes its opportunities.
     ScheduleSpec(
         name="daily-rates-and-match",
         func="refiapp.tasks.daily_refresh",
@@ -97,6 +119,22 @@ SCHEDULES: list[ScheduleSpec] = [
         minutes=15,
         period=dt.timedelta(minutes=15),
         first_run=lambda now: _next_minute(now, 15),
+    ),
+    # Weekly: each organization's propensity model is retrained on its latest outcomes (then rescored).
+    ScheduleSpec(
+        name="weekly-propensity-training",
+        func="scoring.tasks.train_all_organizations",
+        schedule_type=Schedule.WEEKLY,
+        period=dt.timedelta(days=7),
+        first_run=_next_weekday(6, hour_utc=6),
+    ),
+    # Monthly, on the 1st at 15:00 UTC (morning in the US; the dispatcher still waits for quiet hours).
+    ScheduleSpec(
+        name="monthly-borrower-digest",
+        func="scoring.tasks.send_monthly_digests",
+        schedule_type=Schedule.MONTHLY,
+        period=dt.timedelta(days=31),
+        first_run=_next_month_start(hour_utc=15),
     ),
     # Hourly: the task itself picks the organizations where it is Monday 08:00 local time.
     ScheduleSpec(

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "refinance",
     "reports",
     "los",
+    "scoring",
     "refiapp",
 ]
 
@@ -55,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # One clock: a signed-in staff request runs in its organization's time zone (pages, partials, exports, admin).
+    "core.middleware.OrganizationTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -79,6 +82,8 @@ TEMPLATES = [
                 "core.context_processors.workspace",
                 "rates.context_processors.rate_staleness",
             ],
+            # {{ amount|usd }}, {{ rate|pct }}, {{ spread|pts }}: the one way every template shows money and rates.
+            "builtins": ["core.templatetags.money"],
         },
     },
 ]
@@ -138,6 +143,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The one date format and the one date-time format (core/formats/en/formats.py; also the fallback when no
+# language is active, e.g. in a management command).
+FORMAT_MODULE_PATH = ["core.formats"]
+from core.formats.en.formats import DATE_FORMAT, DATETIME_FORMAT, SHORT_DATE_FORMAT, SHORT_DATETIME_FORMAT  # noqa: E402,F401
 
 STATIC_URL = "static/"
 STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
@@ -297,3 +306,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# A filter left empty reads "Any" (django-filter's default is "---------").
+FILTERS_EMPTY_CHOICE_LABEL = "Any"

@@ -17,7 +17,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/", include("refinance.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("favicon.ico", views.favicon),
     path("rates/", include("rates.urls")),
     path("", views.home, name="home"),
     path("", include("loans.urls")),
@@ -26,6 +27,7 @@ urlpatterns = [
     path("", include("outreach.urls")),
     path("anymail/", include("anymail.urls")),
     path("reports/", include("reports.urls")),
+    path("scoring/", include("scoring.urls")),
 ]
 
 # JSON under /api/, Django's pages elsewhere (refinance/api/errors.py).

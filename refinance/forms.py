@@ -11,29 +11,42 @@ from django import forms
 from core.models import Organization
 from core.money import ZERO
 from loans.models import LoanProduct
+from refinance import limits
 
 
 class RefinanceInitiateForm(forms.Form):
     product = forms.ModelChoiceField(queryset=LoanProduct.objects.none(), label="New loan product")
     new_amount = forms.DecimalField(
         label="New loan amount ($)",
-        max_digits=13,
-        decimal_places=2,
+        max_digits=limits.AMOUNT_DIGITS,
+        decimal_places=limits.AMOUNT_PLACES,
         min_value=Decimal("0.01"),
+        max_value=limits.MAX_AMOUNT,
         help_text="Pays off the existing loan, the (financed) closing costs and any cash-out.",
     )
     new_rate = forms.DecimalField(
-        label="Interest rate (%)", max_digits=6, decimal_places=3, min_value=Decimal("0.001"), max_value=Decimal("25")
+        label="Interest rate (%)",
+        max_digits=limits.RATE_DIGITS,
+        decimal_places=limits.RATE_PLACES,
+        min_value=limits.MIN_RATE_EXCLUSIVE + Decimal(1).scaleb(-limits.RATE_PLACES),
+        max_value=limits.MAX_RATE,
     )
     new_term_months = forms.IntegerField(
-        label="Term (months)", min_value=12, max_value=480, help_text="The product's term."
+        label="Term (months)", min_value=limits.MIN_TERM, max_value=limits.MAX_TERM, help_text="The product's term."
     )
     effective_date = forms.DateField(label="Effective date", widget=forms.DateInput(attrs={"type": "date"}))
     cash_out_amount = forms.DecimalField(
-        label="Cash-out ($)", max_digits=13, decimal_places=2, min_value=Decimal("0"), required=False
+        label="Cash-out ($)",
+        max_digits=limits.AMOUNT_DIGITS,
+        decimal_places=limits.AMOUNT_PLACES,
+        min_value=Decimal("0"),
+        max_value=limits.MAX_AMOUNT,
+        required=False,
     )
-    reason = forms.CharField(label="Reason", max_length=200)
-    notes = forms.CharField(label="Notes", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(label="Reason", max_length=limits.REASON_MAX_LENGTH)
+    notes = forms.CharField(
+        label="Notes", max_length=limits.NOTES_MAX_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     # One value per rendered form: a second submit of the same form finds the first one's refinance.
     submission_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
@@ -44,6 +57,14 @@ class RefinanceInitiateForm(forms.Form):
     @staticmethod
     def new_submission_token() -> str:
         return uuid.uuid4().hex
+
+    def clean_effective_date(self) -> Any:
+        day = self.cleaned_data.get("effective_date")
+        if day is not None and not limits.MIN_DATE <= day <= limits.MAX_DATE:
+            raise forms.ValidationError(
+                f"Must be between {limits.MIN_DATE.isoformat()} and {limits.MAX_DATE.isoformat()}."
+            )
+        return day
 
     def clean_cash_out_amount(self) -> Decimal:
         return self.cleaned_data.get("cash_out_amount") or ZERO

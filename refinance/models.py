@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from core.choices import choices_check
 from core.models import ApiToken, Organization
+from core.money import MAX_RATE
 from core.tenancy import TenantQuerySet
 from loans.models.portfolio import MONEY, RATE, Loan, LoanProduct
 from pipeline.models.matching import Opportunity
@@ -74,7 +75,7 @@ class RefinanceTransaction(models.Model):
                 name="%(app_label)s_%(class)s_amounts_non_negative",
             ),
             models.CheckConstraint(
-                condition=Q(new_rate__gte=0, new_rate__lte=25), name="%(app_label)s_%(class)s_rate_range"
+                condition=Q(new_rate__gte=0, new_rate__lte=MAX_RATE), name="%(app_label)s_%(class)s_rate_range"
             ),
         ]
 

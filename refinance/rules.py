@@ -13,18 +13,11 @@ from core.models import Organization
 from core.money import CENT, ZERO, money, money_down, money_up, rate
 from loans import finance
 from loans.models import Loan, LoanProduct
+from refinance.compliance import RuleFailure, benefit_failures, product_fit_failures
 from refinance.models import RefinanceTransaction
 
 DEFAULT_EFFECTIVE_DAYS = 30
 Status = RefinanceTransaction.Status
-
-
-@dataclass(frozen=True)
-class RuleFailure:
-    """One failed business rule. ``field`` names the form field it concerns (None: the loan as a whole)."""
-
-    message: str
-    field: str | None = None
 
 
 class RefinanceRulesFailed(Exception):
@@ -111,6 +104,24 @@ def loan_payoff(*, loan: Loan, payoff_date: dt.date) -> finance.Payoff:
     )
 
 
+def loan_current_rate(loan: Loan) -> Decimal:
+    """The rate the borrower pays now: an ARM's current rate when known, else the note rate."""
+    return finance.rate_in_force(
+        note_rate=loan.note_rate, amortization=loan.amortization, current_rate=loan.current_rate
+    )
+
+
+def loan_current_payment(*, loan: Loan, principal: Decimal, as_of: dt.date) -> Decimal:
+    """The loan's scheduled P&I; an ARM on its current rate: ``principal`` over the months left at that rate."""
+    if loan.amortization == "arm" and loan.current_rate is not None:
+        left = finance.remaining_months(
+            first_payment_date=loan.first_payment_date, as_of=as_of, term_months=loan.term_months
+        )
+        if left > 0 and principal > 0:
+            return finance.payment(principal=principal, annual_rate=loan.current_rate, months=left)
+    return finance.payment(principal=loan.original_amount, annual_rate=loan.note_rate, months=loan.term_months)
+
+
 def product_closing_costs(*, product: LoanProduct, amount: Decimal) -> Decimal:
     return finance.closing_costs(amount=amount, fixed=product.closing_cost_fixed, percent=product.closing_cost_percent)
 
@@ -181,9 +192,7 @@ def refinance_calculate(
             cash_out_cap - payoff.total - product_closing_costs(product=product, amount=cash_out_cap), ZERO
         )
     costs = product_closing_costs(product=product, amount=new_amount if new_amount is not None else minimum)
-    current_payment = finance.payment(
-        principal=loan.original_amount, annual_rate=loan.note_rate, months=loan.term_months
-    )
+    current_payment = loan_current_payment(loan=loan, principal=payoff.principal, as_of=effective_date)
     new_payment = savings = break_even = ltv = None
     if new_amount is not None and value:
         ltv = rate(new_amount * 100 / value)
@@ -229,6 +238,7 @@ def refinance_rule_failures(
     new_amount: Decimal,
     new_term_months: int,
     effective_date: dt.date,
+    new_rate: Decimal | None = None,
     cash_out_amount: Decimal = ZERO,
     today: dt.date | None = None,
 ) -> list[RuleFailure]:
@@ -254,7 +264,7 @@ def refinance_rule_failures(
     existing = _in_progress(loan)
     if existing is not None:
         failures.append(_already_refinancing(loan, existing))
-    # The effective date.
+    # The effective date: not in the past, within the organization's rate-lock horizon.
     if effective_date < today:
         failures.append(
             RuleFailure(
@@ -263,6 +273,16 @@ def refinance_rule_failures(
                 "effective_date",
             )
         )
+    horizon = loan.organization.rate_lock_days
+    if (effective_date - today).days > horizon:
+        failures.append(
+            RuleFailure(
+                f"The effective date {effective_date.isoformat()} is beyond the rate-lock horizon of {horizon} days: "
+                f"it must be on or before {(today + dt.timedelta(days=horizon)).isoformat()}.",
+                "effective_date",
+            )
+        )
+        return failures  # nothing is priced that far ahead
     # The new product.
     if product is None:
         failures.append(RuleFailure(f"Loan product {product_code!r} does not exist.", "product"))
@@ -278,6 +298,7 @@ def refinance_rule_failures(
                 "new_term_months",
             )
         )
+    failures += product_fit_failures(loan=loan, product=product, new_amount=new_amount, today=today)
     # Underwriting of the borrower.
     if loan.credit_score is None:
         failures.append(
@@ -323,6 +344,30 @@ def refinance_rule_failures(
                 "new_amount",
             )
         )
+    # Anything above payoff + costs + cash-out (and the small tolerance) would go to the borrower: cash-out.
+    excess = new_amount - needed
+    tolerance = loan.organization.cash_out_tolerance
+    if excess > tolerance:
+        failures.append(
+            RuleFailure(
+                f"The new amount is {_usd(excess)} above the payoff, closing costs and declared cash-out: that is "
+                f"undeclared cash-out (a rate-term refinance may return at most {_usd(tolerance)}). Declare it as "
+                "cash-out, checked against the cash-out LTV, or lower the amount.",
+                "cash_out_amount",
+            )
+        )
+    if new_rate is not None:
+        failures += benefit_failures(
+            loan=loan,
+            product=product,
+            new_rate=new_rate,
+            new_term_months=new_term_months,
+            effective_date=effective_date,
+            cash_out=cash_out,
+            costs=quote.closing_costs,
+            new_payment=finance.payment(principal=new_amount, annual_rate=new_rate, months=new_term_months),
+            current_payment=quote.current_payment,
+        )
     # Collateral.
     kind = "cash-out" if cash_out > 0 else "rate-term"
     if not loan.property_value:
@@ -345,5 +390,3 @@ def refinance_rule_failures(
             )
         )
     return failures
-
-

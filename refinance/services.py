@@ -187,6 +187,7 @@ def _initiate_locked(
         new_amount=new_amount,
         new_term_months=new_term_months,
         effective_date=effective_date,
+        new_rate=new_rate,
         cash_out_amount=cash_out,
     )
     if failures:

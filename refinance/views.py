@@ -60,6 +60,7 @@ def _preview(form: RefinanceInitiateForm, loan: Loan) -> tuple[RefinanceQuote | 
             new_amount=amount,
             new_term_months=term,
             effective_date=effective,
+            new_rate=values.get("new_rate"),
             cash_out_amount=cash_out,
         )
     return quote, failures
@@ -155,7 +156,14 @@ def refinance_preview(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "refinance/preview.html",
-        {"opportunity": opportunity, "loan": opportunity.loan, "quote": quote, "failures": failures},
+        {
+            "opportunity": opportunity,
+            "loan": opportunity.loan,
+            "quote": quote,
+            "failures": failures,
+            "form": form,
+            "field_errors": True,  # the same field errors the submit shows, as the fields change
+        },
     )
 
 

@@ -19,6 +19,10 @@ from reports.selectors import PERIOD_METRICS, CohortRow, Report, percent_change
 TEXT_WIDTH = 100
 
 
+# kind → the unit a CSV header (or the "Unit" column) names.
+CSV_UNITS = {"money": "$", "percent": "%", "duration": "hours", "count": "count"}
+
+
 @dataclass(frozen=True)
 class Cell:
     value: Any
@@ -56,22 +60,44 @@ class ReportTable:
     rows: list[list[Cell]] = field(default_factory=list)
     footer: list[list[Cell]] = field(default_factory=list)
 
+    def _kinds(self, index: int) -> set[str]:
+        return {row[index].kind for row in [*self.rows, *self.footer] if row[index].value is not None}
+
+    @property
+    def _unit_per_row(self) -> bool:
+        """A table whose rows hold different units (the summary: counts, dollars, percentages) says the unit of
+        each row in a "Unit" column; the others say it in their headers."""
+        return any(len(self._kinds(i) - {"text"}) > 1 for i in range(1, len(self.columns)))
+
     def csv_header(self) -> list[str]:
+        """Headers with their unit: "Est. origination revenue ($)", "Application rate (%)", "(hours)"."""
         header = []
-        for column in self.columns:
-            header.append(column.csv_label or column.label)
+        per_row = self._unit_per_row
+        for index, column in enumerate(self.columns):
+            label = column.csv_label or column.label
+            kinds = self._kinds(index) - {"text"}
+            unit = CSV_UNITS.get(next(iter(kinds))) if len(kinds) == 1 and not per_row else None
+            if unit and unit != "count" and not label.endswith(")"):
+                label = f"{label} ({unit})"
+            header.append(label)
             if column.change:
-                header.append(f"{column.csv_label or column.label} change")
+                header.append(f"{label} change")
+            if index == 0 and per_row:
+                header.append("Unit")
         return header
 
     def csv_rows(self) -> list[list[str]]:
         out = []
+        per_row = self._unit_per_row
         for row in [*self.rows, *self.footer]:
             line = []
-            for column, cell in zip(self.columns, row, strict=True):
+            for index, (column, cell) in enumerate(zip(self.columns, row, strict=True)):
                 line.append(csv_value(cell.value, cell.kind))
                 if column.change:
                     line.append(csv_value(cell.change, cell.kind))
+                if index == 0 and per_row:
+                    kind = next((c.kind for c in row[1:] if c.kind != "text"), "text")
+                    line.append(CSV_UNITS.get(kind, ""))
             out.append(line)
         return out
 
@@ -124,7 +150,7 @@ class ReportTable:
         return lines[:-1]
 
 
-EXPORT_TABLES = ("summary", "officers", "funnel", "bands", "rules")
+EXPORT_TABLES = ("summary", "officers", "funnel", "bands", "rules", "deciles")
 
 
 def summary_table(report: Report) -> ReportTable:
@@ -238,6 +264,36 @@ def rules_table(report: Report) -> ReportTable:
     return table
 
 
+def deciles_table(report: Report) -> ReportTable:
+    table = ReportTable(
+        key="deciles",
+        title="Conversion by score decile",
+        columns=[
+            Column("decile", "Score decile"),
+            Column("scores", "Scores"),
+            Column("identified", "Identified"),
+            Column("application", "Application"),
+            Column("won", "Won"),
+            Column("application_rate", "Application rate"),
+            Column("win_rate", "Win rate"),
+        ],
+    )
+    for row in report.deciles:
+        scores = "—" if row.low is None else f"{row.low * 100:.1f}–{row.high * 100:.1f} %"
+        table.rows.append(
+            [
+                Cell(row.label),
+                Cell(scores),
+                Cell(row.identified, "count"),
+                Cell(row.application, "count"),
+                Cell(row.won, "count"),
+                Cell(row.rate("application"), "percent"),
+                Cell(row.rate("won"), "percent"),
+            ]
+        )
+    return table
+
+
 def report_tables(report: Report) -> dict[str, ReportTable]:
     return {
         "summary": summary_table(report),
@@ -245,4 +301,5 @@ def report_tables(report: Report) -> dict[str, ReportTable]:
         "funnel": funnel_table(report),
         "bands": bands_table(report),
         "rules": rules_table(report),
+        "deciles": deciles_table(report),
     }

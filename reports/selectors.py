@@ -8,10 +8,11 @@ nothing loops over events in Python. The definitions are written out for users i
 * The cohort (funnel, spread bands, threshold rules, median times) is the opportunities first matched in the
   period, followed to today: how many of them have reached each stage so far.
 
-A report is five queries on PostgreSQL: period events per officer (``pipeline_activity_report_idx``), opportunities
+A report is seven queries on PostgreSQL: period events per officer (``pipeline_activity_report_idx``), opportunities
 identified per officer and the cohort (``pipeline_opp_report_idx`` on Opportunity (organization, first_matched_at)),
-officer names, cohort stage counts per band × rule (one join of the cohort to its activities), and the medians
-(one PERCENTILE_CONT ... FILTER per group over per-opportunity durations). Other databases compute the medians
+officer names, cohort stage counts per band × rule (one join of the cohort to its activities), the medians
+(one PERCENTILE_CONT ... FILTER per group over per-opportunity durations), and conversion by score decile (the
+cohort ranked with NTILE, and its unscored rest). Other databases compute the medians
 with window functions (six small queries).
 """
 
@@ -28,6 +29,7 @@ from django.db.models import (
     Case,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     Min,
@@ -39,7 +41,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Ntile, RowNumber
 from django.utils import timezone
 
 from core.choices import Channel
@@ -167,6 +169,22 @@ class CohortRow:
 
 
 @dataclass
+class DecileRow:
+    """One score decile of the cohort (1 = the highest scores), or the opportunities never scored."""
+
+    key: str
+    label: str
+    identified: int
+    application: int
+    won: int
+    low: float | None = None
+    high: float | None = None
+
+    def rate(self, stage: str) -> Decimal | None:
+        return share(getattr(self, stage), self.identified)
+
+
+@dataclass
 class Report:
     organization: Organization
     period: Period
@@ -177,6 +195,7 @@ class Report:
     cohort_total: CohortRow
     bands: list[CohortRow]
     rules: list[CohortRow]
+    deciles: list[DecileRow] = field(default_factory=list)
 
     @property
     def funnel(self) -> list[tuple[str, str, int, Decimal | None]]:
@@ -493,6 +512,52 @@ def cohort_by_rule(counts: list[dict[str, Any]], medians: dict[tuple, dict[str, 
     return sorted(rows, key=lambda r: (order.get(r.key.split(":")[0], 2), r.key))
 
 
+def cohort_by_score_decile(qs: QuerySet[Opportunity]) -> list[DecileRow]:
+    """The cohort by decile of its score (``Opportunity.score``, written nightly by scoring and frozen once an
+    opportunity reaches application, so it is the score it had before its outcome): one query over the cohort
+    ranked with NTILE(10), and the unscored rest."""
+    application = Exists(Activity.objects.filter(opportunity=OuterRef("pk")).filter(_APPLICATION_EVENT | _WON_EVENT))
+    won = Exists(Activity.objects.filter(opportunity=OuterRef("pk")).filter(_WON_EVENT))
+    ranked = (
+        qs.filter(score__isnull=False)
+        .annotate(reached_application=application, reached_won=won)
+        .annotate(decile=Window(Ntile(10), order_by=[F("score").desc(), F("pk").asc()]))
+        .values("decile", "score", "reached_application", "reached_won")
+    )
+    sql, params = ranked.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT d.decile, COUNT(*), SUM(CASE WHEN d.reached_application THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN d.reached_won THEN 1 ELSE 0 END), MIN(d.score), MAX(d.score) "
+            f"FROM ({sql}) d GROUP BY d.decile ORDER BY d.decile",
+            params,
+        )
+        rows = [
+            DecileRow(
+                key=str(decile),
+                label=f"{decile}" + (" (highest scores)" if decile == 1 else ""),
+                identified=count,
+                application=int(applications or 0),
+                won=int(wins or 0),
+                low=low,
+                high=high,
+            )
+            for decile, count, applications, wins, low, high in cursor.fetchall()
+        ]
+    unscored = (
+        qs.filter(score__isnull=True)
+        .annotate(reached_application=application, reached_won=won)
+        .aggregate(
+            identified=Count("pk"),
+            application=Count("pk", filter=Q(reached_application=True)),
+            won=Count("pk", filter=Q(reached_won=True)),
+        )
+    )
+    if unscored["identified"]:
+        rows.append(DecileRow(key="unscored", label="Not scored", **unscored))
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------------------------
 
 
@@ -516,4 +581,5 @@ def report_build(*, user: Any, period: Period, now: dt.datetime | None = None) -
         cohort_total=cohort_total(counts, medians),
         bands=cohort_by_band(counts, medians),
         rules=cohort_by_rule(counts, medians),
+        deciles=cohort_by_score_decile(qs),
     )

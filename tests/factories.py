@@ -121,7 +121,7 @@ class LoanProductFactory(factory.django.DjangoModelFactory):
     max_ltv_cash_out = Decimal("80.00")
     min_credit_score = 620
     max_dti = Decimal("50.00")
-    max_loan_amount = Decimal("806500.00")
+    max_loan_amount = Decimal("832750.00")
 
 
 class LoanFactory(factory.django.DjangoModelFactory):
@@ -232,10 +232,10 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     current_payment = Decimal("2728.71")
     new_payment = Decimal("2448.23")
     monthly_savings = Decimal("280.48")
-    total_interest_savings = Decimal("90875.52")
+    total_interest_savings = Decimal("90869.24")
     closing_costs = Decimal("5374.93")
     break_even_months = 20
-    net_benefit = Decimal("85500.59")
+    net_benefit = Decimal("85494.31")
     matched_spread = factory.LazyAttribute(lambda o: o.spread)
     matched_threshold = factory.LazyAttribute(lambda o: o.threshold)
     match_run = None

@@ -23,7 +23,8 @@ ALLOWED: dict[str, set[str]] = {
     "refinance": {"core", "loans", "rates", "pipeline"},
     "reports": {"core", "loans", "pipeline", "outreach"},
     "los": {"core", "loans"},
-    "refiapp": {"core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los"},
+    "scoring": {"core", "loans", "rates", "pipeline", "outreach"},
+    "refiapp": {"core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "scoring"},
 }
 APPS = set(ALLOWED)
 MAX_LINES = 600

@@ -46,6 +46,8 @@ from rates.models import RateFetch, RateObservation, RateRevision, RateSeries
 from refinance.api.tokens import api_token_create
 from refinance.models import RefinanceTransaction
 from reports.models import WeeklyReportSend
+from scoring.models import ScoringPolicy, ScoringRun
+from scoring.services.training import model_ensure
 from tests.conftest import client_for
 from tests.factories import (
     ActivityFactory,
@@ -76,6 +78,8 @@ pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
 TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los")
 MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los")
+TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "scoring")
+MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "scoring")
 EXCLUDED_NAMESPACES = ("admin", "anymail")
 MISSING_PK = 987654321
 MARKER = b"ORGB"  # in every string of organization B
@@ -299,8 +303,14 @@ def _enrollment(action: str, status: str) -> Callable[[Tenant], Target]:
     return make
 
 
+def _match_run(t: Tenant) -> Target:
+    run = MatchRunFactory(organization=t.org)
+    return Target(run, {"pk": run.pk})
+
+
 GET, POST = ("GET",), ("POST",)
 URL_CASES: list[UrlCase] = [
+    UrlCase("pipeline:match_run_status", _match_run, GET),
     UrlCase("pipeline:opportunity_detail", _opportunity, GET),
     UrlCase(
         "pipeline:opportunity_stage",
@@ -694,6 +704,9 @@ ADMIN_MAKERS: dict[str, Callable[[Tenant], models.Model]] = {
     "los.LosSync": _los_sync,
     "los.ProcessedFile": _processed_file,
     "los.Application": _application,
+    "scoring.ScoringPolicy": lambda t: ScoringPolicy.objects.create(organization=t.org),
+    "scoring.PropensityModel": lambda t: model_ensure(organization=t.org),
+    "scoring.ScoringRun": lambda t: ScoringRun.objects.create(organization=t.org, started_at=NOW),
 }
 
 # Admins whose model has no organization at all (nothing of a tenant in them): managers get no access.
@@ -709,6 +722,7 @@ NO_ORGANIZATION_ADMINS = {
     "django_q.OrmQ",
     "outreach.WebhookEvent",
     "outreach.LocalSms",
+    "scoring.HousePriceIndex",
 }
 
 # Admin URLs beyond Django's own (changelist/add/change/delete/history) that take an object id.

@@ -21,7 +21,9 @@ from typing import Any, BinaryIO, Protocol
 from django.core.validators import validate_email
 
 from core.choices import Amortization, ProductType
+from core.money import MAX_RATE
 from core.us_states import state_code
+from loans import finance, geo, limits
 from loans.models import Loan
 
 Opener = Callable[[], BinaryIO]
@@ -191,11 +193,20 @@ def parse_positive_money(value: str) -> Decimal:
 @_cached
 def parse_rate(value: str) -> Decimal:
     number = _decimal(value, "rate")
-    if not Decimal("0") <= number <= Decimal("25"):
-        raise ValueError("rate out of range: give percent between 0 and 25, e.g. 6.5 or 6.500%")
+    if not Decimal("0") <= number <= MAX_RATE:
+        raise ValueError(f"rate out of range: give percent between 0 and {MAX_RATE}, e.g. 6.5 or 6.500%")
     if Decimal("0") < number < Decimal("1"):
         raise ValueError("rate looks like a fraction: give percent, e.g. 6.5 for 6.5 %")
     return _places(number, 3, "rate")
+
+
+@_cached
+def parse_premium(value: str) -> Decimal:
+    """An annual mortgage-insurance premium in percent (FHA: 0.15–1.05): below 1 is normal, not a fraction."""
+    number = _decimal(value, "premium")
+    if not Decimal("0") <= number <= Decimal("5"):
+        raise ValueError("annual premium out of range: give percent between 0 and 5, e.g. 0.55")
+    return _places(number, 3, "premium")
 
 
 @_cached
@@ -419,6 +430,8 @@ _FIELDS = [
         parse_choice(OCCUPANCIES, "Primary, Second Home, Investment"),
         "Primary, Second Home, Investment (default Primary).",
     ),
+    Field("current_rate", parse_rate, "ARM: the rate in force now (matched on it instead of the note rate)."),
+    Field("annual_mip", parse_premium, "FHA: annual mortgage insurance premium, percent (e.g. 0.55)."),
     Field("current_upb", parse_money, "Current unpaid principal balance."),
     Field("upb_as_of", parse_date, "Date of the current UPB."),
     Field("property_value", parse_positive_money, "Appraised or estimated property value."),
@@ -440,7 +453,8 @@ _FIELDS = [
     Field("borrower_email", parse_email, "Borrower email."),
     Field("borrower_mobile", parse_phone, "Borrower mobile phone; stored as E.164 (+13125550100)."),
     Field("borrower_state", parse_state, "Borrower mailing state (default: the property state)."),
-    Field("borrower_timezone", parse_timezone, "IANA timezone (default: from the mailing state)."),
+    Field("borrower_zip", parse_zip, "Borrower mailing ZIP (gives the time zone; default: the property ZIP)."),
+    Field("borrower_timezone", parse_timezone, "IANA timezone (default: from the mailing ZIP, else property ZIP)."),
     Field("email_consent", parse_bool, "Y/N: consent to marketing email."),
     Field("sms_consent", parse_bool, "Y/N: prior express written consent to marketing SMS."),
     Field("sms_consent_source", parse_text(200), "How the SMS consent was given (required with SMS consent Y)."),
@@ -453,38 +467,10 @@ REQUIRED = [f.name for f in _FIELDS if f.required]
 # A borrower name may also come as one "full name" value, split on the last space.
 FULL_NAME = "borrower_full_name"
 
-# FHFA baseline conforming loan limits (one unit). A Conventional loan above the limit of its note year is
-# a jumbo; high-cost-area loans above the baseline are classed jumbo unless the file says "Conforming".
-CONFORMING_LIMITS = {
-    2016: Decimal("417000"),
-    2017: Decimal("424100"),
-    2018: Decimal("453100"),
-    2019: Decimal("484350"),
-    2020: Decimal("510400"),
-    2021: Decimal("548250"),
-    2022: Decimal("647200"),
-    2023: Decimal("726200"),
-    2024: Decimal("766550"),
-    2025: Decimal("806500"),
-    2026: Decimal("832750"),
-}
-
-
-def conforming_limit(year: int) -> Decimal:
-    if year < min(CONFORMING_LIMITS):
-        return CONFORMING_LIMITS[min(CONFORMING_LIMITS)]
-    return CONFORMING_LIMITS.get(year, CONFORMING_LIMITS[max(CONFORMING_LIMITS)])
-
-
-@lru_cache(maxsize=65536)
-def add_months(date: dt.date, months: int) -> dt.date:
-    index = date.month - 1 + months
-    return date.replace(year=date.year + index // 12, month=index % 12 + 1, day=1)
-
 
 def first_payment_after(note_date: dt.date) -> dt.date:
     """The usual first payment date: the first day of the second month after the note date."""
-    return add_months(note_date, 2)
+    return finance.add_months(note_date.replace(day=1), 2)
 
 
 def split_full_name(full_name: str) -> tuple[str, str]:
@@ -517,14 +503,17 @@ def finish_row(row: LoanRow, *, today: dt.date) -> LoanRow:
     elif values["first_payment_date"] <= note_date:
         row.error("first_payment_date", "first payment date must be after the note date")
     if "maturity_date" not in values:
-        values["maturity_date"] = add_months(values["first_payment_date"], values["term_months"] - 1)
+        values["maturity_date"] = finance.add_months(values["first_payment_date"], values["term_months"] - 1)
     elif values["maturity_date"] <= values["first_payment_date"]:
         row.error("maturity_date", "maturity date must be after the first payment date")
     if values.get("product_type", CONVENTIONAL) == CONVENTIONAL:
-        limit = conforming_limit(note_date.year)
+        limit = limits.conforming_baseline(note_date.year)
         values["product_type"] = ProductType.JUMBO if values["original_amount"] > limit else ProductType.CONFORMING
     if "property_value" in values:
         values.setdefault("property_value_date", note_date)
+    if "property_zip" in values:  # the county (its loan limit) follows the ZIP
+        place = geo.zip_place(values["property_zip"])
+        values["property_county_fips"] = place.county_fips if place is not None else ""
     if values.get("sms_consent") and not values.get("sms_consent_source"):
         row.error("sms_consent_source", "SMS consent needs its source (how and when the borrower agreed)")
     return row

@@ -1,4 +1,5 @@
-"""CSV loan exports: the documented columns (docs/import-format.md) and the names common LOS exports use.
+"""CSV loan exports: the documented columns (the import help page, /imports/help/, and docs/import-format.md)
+and the names common LOS exports use.
 
 The file is streamed twice from its opener (first the loan numbers, to reject duplicates, then every row),
 never held in memory. UTF-8 with or without a byte-order mark; comma, semicolon or tab separated.
@@ -38,6 +39,9 @@ ALIASES: dict[str, list[str]] = {
                         "Trans Details Loan Amt"],
     "note_rate": ["note_rate", "Note Rate", "Interest Rate", "Rate", "NoteRatePercent", "Note Rate %", "3",
                   "Trans Details Interest Rate"],
+    "current_rate": ["current_rate", "Current Rate", "Current Interest Rate", "CurrentInterestRatePercent",
+                     "Current Note Rate"],
+    "annual_mip": ["annual_mip", "Annual MIP", "Annual MIP %", "MIP Annual Rate"],
     "term_months": ["term_months", "Term", "Term (Months)", "Loan Term", "Term Months", "Amortization Term",
                     "LoanMaturityPeriodCount", "4", "Trans Details Term (Mos)"],
     "note_date": ["note_date", "Note Date", "Closing Date", "Closed Date", "Close Date", "Funding Date", "Funded Date",
@@ -83,6 +87,8 @@ ALIASES: dict[str, list[str]] = {
     "borrower_mobile": ["borrower_mobile", "Borrower Mobile", "Borrower Cell", "Borr Cell", "Mobile", "Mobile Phone",
                         "Cell Phone", "Cell", "1490"],
     "borrower_state": ["borrower_state", "Borrower State", "Mailing State", "Borr Mailing State", "Present State"],
+    "borrower_zip": ["borrower_zip", "Borrower Zip", "Mailing Zip", "Borrower ZIP Code", "Mailing Postal Code",
+                     "Present Zip"],
     "borrower_timezone": ["borrower_timezone", "Borrower Timezone", "Timezone", "Time Zone"],
     "email_consent": ["email_consent", "Email Consent", "Email Opt In", "Email Opt-In", "Email Marketing Consent"],
     "sms_consent": ["sms_consent", "SMS Consent", "SMS Opt In", "SMS Opt-In", "Text Consent", "Text Opt In"],
@@ -167,7 +173,9 @@ class CsvLoanImporter:
         ]
         if missing:
             described = "; ".join(f"{name} (e.g. {', '.join(repr(a) for a in ALIASES[name][1:3])})" for name in missing)
-            raise ImportFileError(f"Missing required columns: {described}. See docs/import-format.md.")
+            raise ImportFileError(
+                f"Missing required columns: {described}. The import help page lists every column and its names."
+            )
         return {index: field for field, (_priority, index) in chosen.items()}, ignored
 
     # --- passes --------------------------------------------------------------------------------------------

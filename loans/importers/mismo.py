@@ -183,6 +183,7 @@ class MismoLoanImporter:
     def _terms(self, row: LoanRow, loan: Element) -> None:
         first = self._first
         first(row, "note_rate", loan, "TERMS_OF_LOAN/NoteRatePercent")
+        first(row, "current_rate", loan, "LOAN_DETAIL/CurrentInterestRatePercent")
         first(row, "original_amount", loan, "TERMS_OF_LOAN/NoteAmount", "TERMS_OF_LOAN/BaseLoanAmount")
         first(
             row,
@@ -263,6 +264,7 @@ class MismoLoanImporter:
         for address in party.findall("ADDRESSES/ADDRESS"):
             if _text(address, "AddressType") in ("Mailing", "Current", None) and _text(address, "StateCode"):
                 row.set("borrower_state", _text(address, "StateCode"), "ADDRESS/StateCode")
+                row.set("borrower_zip", _text(address, "PostalCode"), "ADDRESS/PostalCode")
                 break
 
     @staticmethod

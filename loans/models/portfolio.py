@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from core.choices import Amortization, Channel, ProductType, choices_check
 from core.models import Branch, LoanOfficer, Organization
+from core.money import MAX_RATE
 from core.tenancy import TenantQuerySet
 
 MONEY = {"max_digits": 13, "decimal_places": 2}
@@ -36,7 +37,13 @@ class Borrower(models.Model):
     email = models.EmailField(blank=True)
     mobile_phone = models.CharField(max_length=16, blank=True, help_text="E.164, e.g. +15551234567")
     mailing_state = models.CharField(max_length=2, blank=True)
-    timezone = models.CharField(max_length=64, blank=True, help_text="Empty: the organization's timezone.")
+    mailing_zip = models.CharField(max_length=10, blank=True)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="From the file or the ZIP. Empty: unknown, so only the hours that are 8am–9pm in every zone of the "
+        "mailing state.",
+    )
     # Consent state (the ledger of how it got here is ConsentEvent).
     email_consent = models.BooleanField(default=False)
     email_consent_at = models.DateTimeField(null=True, blank=True)
@@ -139,6 +146,9 @@ class LoanProduct(models.Model):
     max_loan_amount = models.DecimalField(**MONEY, null=True, blank=True)
     closing_cost_fixed = models.DecimalField(**MONEY, default=Decimal("1500.00"))
     closing_cost_percent = models.DecimalField(**RATE, default=Decimal("1.000"), help_text="Percent of the new amount.")
+    annual_mip = models.DecimalField(
+        "annual MIP (%)", **RATE, default=Decimal("0.000"), help_text="FHA: annual mortgage insurance premium."
+    )
     is_active = models.BooleanField(default=True)
 
     objects = TenantQuerySet.as_manager()
@@ -229,6 +239,12 @@ class Loan(models.Model):
     occupancy = models.CharField(max_length=12, choices=Occupancy.choices, default=Occupancy.PRIMARY)
     original_amount = models.DecimalField(**MONEY)
     note_rate = models.DecimalField(**RATE, help_text="Percent, e.g. 6.875")
+    current_rate = models.DecimalField(
+        **RATE, null=True, blank=True, help_text="ARM: the rate in force now (MISMO CurrentInterestRatePercent)."
+    )
+    annual_mip = models.DecimalField(
+        "annual MIP (%)", **RATE, null=True, blank=True, help_text="FHA: annual mortgage insurance premium."
+    )
     term_months = models.PositiveSmallIntegerField()
     note_date = models.DateField()
     first_payment_date = models.DateField()
@@ -241,6 +257,9 @@ class Loan(models.Model):
     property_city = models.CharField(max_length=100, blank=True)
     property_state = models.CharField(max_length=2, blank=True)
     property_zip = models.CharField(max_length=10, blank=True)
+    property_county_fips = models.CharField(
+        "property county FIPS", max_length=5, blank=True, help_text="From the ZIP; prices the county's loan limit."
+    )
     credit_score = models.PositiveSmallIntegerField(null=True, blank=True)
     dti = models.DecimalField("DTI (%)", max_digits=5, decimal_places=2, null=True, blank=True)
     days_past_due = models.PositiveSmallIntegerField(default=0)
@@ -269,7 +288,11 @@ class Loan(models.Model):
             choices_check("source", LoanSource, "%(app_label)s_%(class)s_source_valid"),
             models.CheckConstraint(condition=Q(original_amount__gt=0), name="%(app_label)s_%(class)s_amount_positive"),
             models.CheckConstraint(
-                condition=Q(note_rate__gte=0, note_rate__lte=25), name="%(app_label)s_%(class)s_note_rate_range"
+                condition=Q(note_rate__gte=0, note_rate__lte=MAX_RATE), name="%(app_label)s_%(class)s_note_rate_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(current_rate__isnull=True) | Q(current_rate__gte=0, current_rate__lte=MAX_RATE),
+                name="%(app_label)s_%(class)s_current_rate_range",
             ),
             models.CheckConstraint(
                 condition=Q(term_months__gte=12, term_months__lte=480), name="%(app_label)s_%(class)s_term_range"

@@ -31,42 +31,18 @@ from typing import Any
 from django.db import connection, connections, transaction
 
 from core.models import LoanOfficer, Organization
-from core.us_states import STATES
+from core.us_states import STATES, single_zone
+from loans import geo
 from loans.importers import LoanRow, RowError
 from loans.importers.base import find_duplicates
 from loans.models import Borrower, ConsentEvent, Loan
+from loans.services.import_scope import LOAN_FIELDS
 
 CHUNK_ROWS = 20_000
 CHANNEL_EMAIL = "email"
 CHANNEL_SMS = "sms"
 NOT_YOURS = "this loan exists but is not yours to update; ask a manager to import it"
 
-LOAN_FIELDS = [
-    "mers_min",
-    "original_amount",
-    "note_rate",
-    "term_months",
-    "note_date",
-    "first_payment_date",
-    "maturity_date",
-    "product_type",
-    "amortization",
-    "purpose",
-    "lien_position",
-    "occupancy",
-    "current_upb",
-    "upb_as_of",
-    "property_value",
-    "property_value_date",
-    "property_street",
-    "property_city",
-    "property_state",
-    "property_zip",
-    "credit_score",
-    "dti",
-    "days_past_due",
-    "status",
-]
 # staging column -> canonical value of the row
 BORROWER_INPUTS = {
     "b_first": "borrower_first_name",
@@ -75,6 +51,8 @@ BORROWER_INPUTS = {
     "b_mobile": "borrower_mobile",
     "b_state": "borrower_state",
     "b_timezone": "borrower_timezone",
+    "b_zip": "borrower_zip",
+    "b_zip_zone": "borrower_zip_zone",  # the ZIP's zone (mailing, else property), looked up while parsing
     "email_consent": "email_consent",
     "sms_consent": "sms_consent",
     "sms_consent_source": "sms_consent_source",
@@ -197,7 +175,8 @@ class CopyRun:
             self._drop_tables(cursor)
             cursor.execute(f"CREATE TEMP TABLE _import_stage ({stage})")
             cursor.execute("CREATE TEMP TABLE _import_lines (line integer, loan_number text)")
-            pairs = [(code, zone) for code, (_name, zone) in STATES.items()]
+            # a state's zone only when it has one (a split state's borrower without a ZIP zone stays unknown)
+            pairs = [(code, single_zone(code)) for code in STATES if single_zone(code)]
             cursor.execute(
                 "CREATE TEMP TABLE _import_zones AS SELECT * FROM (VALUES "
                 + ", ".join(["(%s::text, %s::text)"] * len(pairs))
@@ -307,7 +286,8 @@ def _statement(*, write: bool) -> str:
     email_consent = "(c.email_granted OR (c.old_email_consent AND NOT c.email_revoked))"
     sms_consent = "(c.sms_granted OR (c.old_sms_consent AND NOT c.sms_revoked))"
     outcome = (
-        f"ROW(c.new_first, c.new_last, c.new_email, c.new_mobile, c.new_state, c.new_timezone, {email_consent}, "
+        f"ROW(c.new_first, c.new_last, c.new_email, c.new_mobile, c.new_state, c.new_timezone, c.new_zip, "
+        f"{email_consent}, "
         f"{sms_consent}, c.dnc_set OR c.old_dnc)"
     )
     plan = f"""
@@ -343,12 +323,13 @@ def _statement(*, write: bool) -> str:
                COALESCE(b.first_name, '') AS old_first, COALESCE(b.last_name, '') AS old_last,
                COALESCE(b.email, '') AS old_email, COALESCE(b.mobile_phone, '') AS old_mobile,
                COALESCE(b.mailing_state, '') AS old_state, COALESCE(b.timezone, '') AS old_timezone,
+               COALESCE(b.mailing_zip, '') AS old_zip,
                COALESCE(b.email_consent, false) AS old_email_consent,
                COALESCE(b.sms_consent, false) AS old_sms_consent, COALESCE(b.do_not_contact, false) AS old_dnc
         FROM matched m
         LEFT JOIN LATERAL (
-            SELECT first_name, last_name, email, mobile_phone, mailing_state, timezone, email_consent, sms_consent,
-                   do_not_contact
+            SELECT first_name, last_name, email, mobile_phone, mailing_state, mailing_zip, timezone, email_consent,
+                   sms_consent, do_not_contact
             FROM {borrowers} WHERE id = m.borrower_id LIMIT 1
         ) b ON true
     ),
@@ -356,8 +337,9 @@ def _statement(*, write: bool) -> str:
         SELECT s.*, COALESCE(s.borrower_id::text, s.new_key) AS borrower_key,
                COALESCE(s.b_first, s.old_first) AS new_first, COALESCE(s.b_last, s.old_last) AS new_last,
                COALESCE(s.b_email, s.old_email) AS new_email, COALESCE(s.b_mobile, s.old_mobile) AS new_mobile,
-               COALESCE(s.moved_to, s.old_state) AS new_state,
+               COALESCE(s.moved_to, s.old_state) AS new_state, COALESCE(s.b_zip, s.old_zip) AS new_zip,
                CASE WHEN s.b_timezone IS NOT NULL THEN s.b_timezone
+                    WHEN COALESCE(s.b_zip_zone, '') <> '' THEN s.b_zip_zone
                     WHEN s.moved_to IS NOT NULL AND (s.moved_to <> s.old_state OR s.old_timezone = '')
                     THEN COALESCE(z.zone, '')
                     ELSE s.old_timezone END AS new_timezone,
@@ -370,8 +352,9 @@ def _statement(*, write: bool) -> str:
     ),
     flagged AS (
         SELECT c.*,
-               (c.new_first, c.new_last, c.new_email, c.new_mobile, c.new_state, c.new_timezone)
-                 IS DISTINCT FROM (c.old_first, c.old_last, c.old_email, c.old_mobile, c.old_state, c.old_timezone)
+               (c.new_first, c.new_last, c.new_email, c.new_mobile, c.new_state, c.new_timezone, c.new_zip)
+                 IS DISTINCT FROM
+                 (c.old_first, c.old_last, c.old_email, c.old_mobile, c.old_state, c.old_timezone, c.old_zip)
                  OR c.email_granted OR c.email_revoked OR c.sms_granted OR c.sms_revoked OR c.dnc_set AS differs,
                {outcome} IS DISTINCT FROM lag({outcome}) OVER by_line AS differs_from_previous,
                {email_consent} AS new_email_consent, {sms_consent} AS new_sms_consent,
@@ -412,10 +395,10 @@ def _statement(*, write: bool) -> str:
     writes = f""",
     new_borrowers AS (
         INSERT INTO {borrowers} (id, organization_id, first_name, last_name, email, mobile_phone, mailing_state,
-            timezone, email_consent, email_consent_at, sms_consent, sms_consent_at, sms_consent_source,
+            mailing_zip, timezone, email_consent, email_consent_at, sms_consent, sms_consent_at, sms_consent_source,
             do_not_contact, email_undeliverable_reason, sms_undeliverable_reason, created_at, updated_at)
         SELECT n.head_id, %(org)s::bigint, n.new_first, n.new_last, n.new_email, n.new_mobile, n.new_state,
-            n.new_timezone, n.new_email_consent, CASE WHEN n.email_granted THEN %(now)s::timestamptz END,
+            n.new_zip, n.new_timezone, n.new_email_consent, CASE WHEN n.email_granted THEN %(now)s::timestamptz END,
             n.new_sms_consent, CASE WHEN n.sms_granted THEN %(now)s::timestamptz END,
             CASE WHEN n.sms_granted THEN n.sms_consent_source ELSE '' END, n.new_dnc, '', '',
             %(now)s::timestamptz, %(now)s::timestamptz
@@ -423,7 +406,8 @@ def _statement(*, write: bool) -> str:
     ),
     changed_borrowers AS (
         UPDATE {borrowers} b SET first_name = n.new_first, last_name = n.new_last, email = n.new_email,
-            mobile_phone = n.new_mobile, mailing_state = n.new_state, timezone = n.new_timezone,
+            mobile_phone = n.new_mobile, mailing_state = n.new_state, mailing_zip = n.new_zip,
+            timezone = n.new_timezone,
             email_consent = n.new_email_consent,
             email_consent_at = CASE WHEN n.email_granted THEN %(now)s::timestamptz ELSE b.email_consent_at END,
             sms_consent = n.new_sms_consent,
@@ -467,6 +451,7 @@ def _stage_tuple(
 ) -> tuple[Any, ...]:
     values = row.values
     staged: list[Any] = [row.line, row.loan_number]
+    values["borrower_zip_zone"] = geo.zip_timezone(values.get("borrower_zip", ""), values.get("property_zip", ""))
     staged.extend(values.get(name) for name in loan_values)
     staged.append(officer.pk if officer is not None else None)
     staged.append(branch.pk if branch is not None else None)

@@ -13,6 +13,37 @@ from core.tenancy import profile_for
 from loans.importers import LoanRow
 from loans.models import Loan
 
+# The loan columns an import writes: the batch path (imports.py) and the COPY path (import_copy.py) share them.
+LOAN_FIELDS = [
+    "mers_min",
+    "original_amount",
+    "note_rate",
+    "term_months",
+    "note_date",
+    "first_payment_date",
+    "maturity_date",
+    "product_type",
+    "amortization",
+    "purpose",
+    "lien_position",
+    "occupancy",
+    "current_upb",
+    "upb_as_of",
+    "property_value",
+    "property_value_date",
+    "property_street",
+    "property_city",
+    "property_state",
+    "property_zip",
+    "property_county_fips",
+    "current_rate",
+    "annual_mip",
+    "credit_score",
+    "dti",
+    "days_past_due",
+    "status",
+]
+
 
 @dataclass
 class ImportResult:

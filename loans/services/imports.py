@@ -38,43 +38,18 @@ from django.utils import timezone
 
 from core.models import Branch, LoanOfficer, Organization
 from core.tenancy import profile_for
-from core.us_states import state_timezone
+from core.us_states import single_zone
+from loans import geo
 from loans.importers import ImportFileError, LoanRow, RowError, detect_format, importer_for
 from loans.importers.base import find_duplicates
 from loans.models import Borrower, ConsentEvent, Loan, LoanImport
 from loans.services.import_copy import CopyRun
-from loans.services.import_scope import ImportResult, _Scope
+from loans.services.import_scope import LOAN_FIELDS, ImportResult, _Scope
 
 BATCH_SIZE = 1000
 CHANNEL_EMAIL = "email"
 CHANNEL_SMS = "sms"
 
-LOAN_FIELDS = [
-    "mers_min",
-    "original_amount",
-    "note_rate",
-    "term_months",
-    "note_date",
-    "first_payment_date",
-    "maturity_date",
-    "product_type",
-    "amortization",
-    "purpose",
-    "lien_position",
-    "occupancy",
-    "current_upb",
-    "upb_as_of",
-    "property_value",
-    "property_value_date",
-    "property_street",
-    "property_city",
-    "property_state",
-    "property_zip",
-    "credit_score",
-    "dti",
-    "days_past_due",
-    "status",
-]
 BORROWER_FIELDS = {
     "borrower_first_name": "first_name",
     "borrower_last_name": "last_name",
@@ -285,11 +260,18 @@ class _Run:
         moved = bool(state) and state != borrower.mailing_state
         if state:
             put("mailing_state", state)
+        if values.get("borrower_zip"):
+            put("mailing_zip", values["borrower_zip"])
+        # The zone: the file's; else the ZIP's (mailing, else property); else, when the state is new or no zone is
+        # known, the state's when it has only one (a split state's stays unknown: outreach then sends only in the
+        # hours that are 8am–9pm in every zone of the state).
+        zip_zone = geo.zip_timezone(values.get("borrower_zip", ""), values.get("property_zip", ""))
         if values.get("borrower_timezone"):
             put("timezone", values["borrower_timezone"])
+        elif zip_zone:
+            put("timezone", zip_zone)
         elif state and (moved or not borrower.timezone):
-            # The state's main timezone, unless someone already set a (more precise) one for this state.
-            put("timezone", state_timezone(state))
+            put("timezone", single_zone(state))
 
         if values.get("email_consent") is True and not borrower.email_consent:
             put("email_consent", True)
@@ -378,6 +360,9 @@ def _store(loan_import: LoanImport, result: ImportResult, *, status: str) -> Non
     loan_import.errors = result.errors
 
 
+NO_ROWS = "The file has no loan rows: only a header line. Export the loans again with their rows."
+
+
 def _file_error(exc: ImportFileError) -> ImportResult:
     return ImportResult(errors=[{"line": None, "column": "", "message": str(exc), "loan_number": ""}])
 
@@ -424,6 +409,8 @@ def loan_import_preview(
     try:
         result = _run(loan_import, write=False)
         status = LoanImport.Status.PREVIEWED
+        if result.total == 0:
+            raise ImportFileError(NO_ROWS)
     except ImportFileError as exc:
         result = _file_error(exc)
         status = LoanImport.Status.REJECTED

@@ -13,7 +13,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.tables import safe_row
 from core.tenancy import get_visible_or_404, profile_for
+from core.views import profile_required
 from loans.forms.imports import LoanImportCommitForm, LoanImportUploadForm
+from loans.importers.base import FIELDS, FULL_NAME
+from loans.importers.csv_loans import ALIASES
 from loans.models import LoanImport
 from loans.selectors import imports as selectors
 from loans.services.imports import loan_import_commit, loan_import_preview
@@ -53,6 +56,14 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     if loan_import.status != LoanImport.Status.PREVIEWED:
         return redirect("loans:import_summary", pk=pk)
     rows, mapping = selectors.loan_import_sample(loan_import=loan_import)
+    # The sample is parsed, not checked against the database: its verdict comes from the checked run's errors
+    # (unknown officer, duplicate loan number, another officer's loan), so a rejected row never shows "OK".
+    errors_by_line: dict[int, list[dict]] = {}
+    for error in loan_import.errors:
+        if error.get("line") is not None:
+            errors_by_line.setdefault(error["line"], []).append(error)
+    for row in rows:
+        row.problems = errors_by_line.get(row.line, []) or [{"message": e.message} for e in row.errors]
     context = {
         "loan_import": loan_import,
         "rows": rows,
@@ -84,12 +95,42 @@ def import_summary(request: HttpRequest, pk: int) -> HttpResponse:
     loan_import = get_visible_or_404(LoanImport, request.user, pk=pk)
     if loan_import.status == LoanImport.Status.PREVIEWED:
         return redirect("loans:import_preview", pk=pk)
+    file_errors = [error for error in loan_import.errors if error.get("line") is None]
     context = {
         "loan_import": loan_import,
         "errors": loan_import.errors[:ERRORS_SHOWN],
         "more_errors": max(0, len(loan_import.errors) - ERRORS_SHOWN),
+        # A whole-file rejection has no rows to count: say why instead of "Rows 0 / Rejected 0".
+        "file_error": sentence(file_errors[0]["message"]) if file_errors else "",
     }
     return render(request, "loans/import_summary.html", context)
+
+
+def sentence(text: str) -> str:
+    """One sentence with exactly one closing full stop (messages may or may not end with one)."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+@profile_required
+def import_help(request: HttpRequest) -> HttpResponse:
+    """The import format, in the app: every column with the header names recognised (from the importer itself,
+    so the page cannot drift from the code) and an example that uses the signed-in user's own email."""
+    columns = []
+    for name, field in FIELDS.items():
+        names = ALIASES.get(name, [])[1:]
+        columns.append({"name": name, "required": field.required, "help": field.help, "headers": names})
+        if name == "borrower_last_name":
+            columns.append(
+                {
+                    "name": "borrower_name",
+                    "required": False,
+                    "help": "The borrower's full name, split on its last space (instead of first and last name).",
+                    "headers": ALIASES[FULL_NAME][1:],
+                }
+            )
+    officer_email = request.profile.email or request.user.email or "your.email@lender.example"  # type: ignore[attr-defined]
+    return render(request, "loans/import_help.html", {"columns": columns, "officer_email": officer_email})
 
 
 @login_required

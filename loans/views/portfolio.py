@@ -7,6 +7,7 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from core.exports import TableExport
 from core.tables import SafeExportMixin
 from core.tenancy import get_visible_or_404
 from core.views import HtmxTableMixin, ProfileRequiredMixin
@@ -21,6 +22,7 @@ class LoanListView(ProfileRequiredMixin, HtmxTableMixin, SafeExportMixin, Single
     filterset_class = LoanFilterSet
     template_name = "loans/loan_list.html"
     export_formats = ("csv", "xlsx")
+    export_class = TableExport
     export_name = "portfolio"
 
     def get_queryset(self) -> QuerySet[Loan]:

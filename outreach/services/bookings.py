@@ -41,10 +41,9 @@ def tracked_link_click(*, opportunity: Opportunity, message: Message | None = No
 
 
 def _engagement_pending(opportunity: Opportunity) -> bool:
-    """A click still changes something: a sequence is running or the borrower has not engaged yet."""
-    running = Enrollment.objects.filter(
-        opportunity=opportunity, status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED]
-    ).exists()
+    """A click still changes something: a sequence is active (a paused one already waits for the loan officer) or
+    the borrower has not engaged yet."""
+    running = Enrollment.objects.filter(opportunity=opportunity, status=Enrollment.Status.ACTIVE).exists()
     return running or opportunity.stage in (Opportunity.Stage.NEW, Opportunity.Stage.CONTACTED)
 
 

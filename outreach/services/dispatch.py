@@ -44,7 +44,7 @@ from core.models import Organization
 from loans.models import Borrower, Loan
 from outreach.models import Enrollment, Message
 from outreach.rendering import Links, Rendered, TemplateError, absolute, links_for, render_step, token_context
-from outreach.sendwindow import is_within_window, next_window_start, window_end_for, zone_for
+from outreach.sendwindow import send_wait, window_end_for, zone_for, zones_for
 from outreach.services.consent import borrower_mark_undeliverable, borrower_opt_out
 from outreach.services.engagement import opportunities_mark_contacted
 from outreach.services.enrollments import STOP_STAGES, enrollment_stop, enrollments_complete_finished
@@ -54,7 +54,7 @@ from outreach.services.recording import (
 )
 from outreach.sms import SmsError, SmsGateway, SmsPermanentError, SmsTransientError, SmsUnknownOutcome, get_sms_gateway
 from pipeline.models import Opportunity
-from rates.selectors import MarketRate, is_stale, market_rates
+from rates.selectors import MarketRate, is_stale, is_stale_date, market_rates
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +124,28 @@ def suppression_reason(borrower: Borrower, channel: str) -> str:
     return next((text for failed, text in checks if failed), "Not allowed on this channel.")
 
 
+SKIP_LABELS = (
+    ("do-not-contact", "Skipped: do not contact"),
+    ("consent", "Skipped: no consent"),
+    ("opted out", "Skipped: opted out"),
+    ("unsubscribed", "Skipped: opted out"),
+    ("undeliverable", "Skipped: undeliverable"),
+    ("no email", "Skipped: no email address"),
+    ("no mobile", "Skipped: no mobile number"),
+)
+
+
+def planned_skip(borrower: Borrower, channel: str) -> tuple[str, str]:
+    """(short label, reason) when a scheduled message will not go out because of the borrower's consent or
+    address (the dispatcher suppresses it on its due date), else ("", "")."""
+    reason = suppression_reason(borrower, channel)
+    if not reason:
+        return "", ""
+    lowered = reason.lower()
+    label = next((text for key, text in SKIP_LABELS if key in lowered), "Skipped")
+    return label, reason
+
+
 def messages_claim(*, now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> tuple[str, list[int]]:
     """Claim up to ``limit`` due rows of active enrollments: one conditional UPDATE (scheduled → sending).
 
@@ -133,9 +155,8 @@ def messages_claim(*, now: dt.datetime | None = None, limit: int = BATCH_SIZE) -
     now = now or timezone.now()
     token = uuid.uuid4().hex
     candidates = list(
-        Message.objects.filter(
-            status=Message.Status.SCHEDULED, due_at__lte=now, enrollment__status=Enrollment.Status.ACTIVE
-        )
+        Message.objects.filter(status=Message.Status.SCHEDULED, due_at__lte=now)
+        .filter(Q(enrollment__status=Enrollment.Status.ACTIVE) | Q(kind=Message.Kind.DIGEST))
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
@@ -262,7 +283,7 @@ class Dispatcher(MessageRecorder):
             | ~Q(borrower__sms_undeliverable_reason="")
         )
         blocked = (
-            ~Q(enrollment__status=Enrollment.Status.ACTIVE)
+            (Q(kind=Message.Kind.SEQUENCE) & ~Q(enrollment__status=Enrollment.Status.ACTIVE))
             | Q(opportunity__stage__in=list(STOP_STAGES))
             | Q(opportunity__qualifies=False)
             | ~Q(opportunity__loan__status=Loan.Status.ACTIVE)
@@ -278,7 +299,7 @@ class Dispatcher(MessageRecorder):
             opportunity_ids = {m.opportunity_id for m in sent}
             Opportunity.objects.filter(pk__in=opportunity_ids).update(last_contacted_at=now)
             opportunities_mark_contacted(opportunity_ids=opportunity_ids, at=now)
-        enrollments_complete_finished(enrollment_ids={m.enrollment_id for m in loaded})
+        enrollments_complete_finished(enrollment_ids={m.enrollment_id for m in loaded if m.enrollment_id})
 
     def _release_after_error(self, message: Message, token: str, exc: Exception) -> None:
         logger.exception("Preparing message %s failed", message.pk, exc_info=exc)
@@ -306,30 +327,40 @@ class Dispatcher(MessageRecorder):
             self.stats.extra["errors"] = self.stats.extra.get("errors", 0) + 1
 
     def _prepare(self, message: Message, token: str, *, now: dt.datetime) -> Prepared | None:
-        """Every check that can stop, hold or suppress the message; then render it. None: handled here."""
+        """Every check that can stop, hold or suppress the message; then render it. None: handled here.
+
+        A monthly digest (no enrollment) was rendered when it was queued: it gets the same checks except the
+        sequence's, and is cancelled rather than held when its figures lapse (next month's quotes fresh ones)."""
         enrollment, opportunity, borrower = message.enrollment, message.opportunity, message.borrower
         organization = message.organization
+        digest = message.kind == Message.Kind.DIGEST
 
-        if enrollment.status in (Enrollment.Status.STOPPED, Enrollment.Status.COMPLETED):
+        if enrollment is not None and enrollment.status in (Enrollment.Status.STOPPED, Enrollment.Status.COMPLETED):
             self._close(
                 message, token, Message.Status.CANCELLED, f"Sequence {enrollment.get_status_display().lower()}."
             )
             self.stats.cancelled += 1
             return None
-        if enrollment.status == Enrollment.Status.PAUSED:
+        if enrollment is not None and enrollment.status == Enrollment.Status.PAUSED:
             self._hold(message, token, due_at=message.due_at, reason="Sequence paused.")
             return None
         if opportunity.stage in STOP_STAGES:
-            enrollment_stop(enrollment=enrollment, reason=STOP_STAGES[opportunity.stage])
+            if enrollment is not None:
+                enrollment_stop(enrollment=enrollment, reason=STOP_STAGES[opportunity.stage])
             self._close(message, token, Message.Status.CANCELLED, f"Opportunity is {opportunity.get_stage_display()}.")
             self.stats.cancelled += 1
             return None
         if opportunity.loan.status != Loan.Status.ACTIVE:
-            enrollment_stop(enrollment=enrollment, reason=Enrollment.StopReason.CLOSED)
+            if enrollment is not None:
+                enrollment_stop(enrollment=enrollment, reason=Enrollment.StopReason.CLOSED)
             self._close(message, token, Message.Status.CANCELLED, "The loan is no longer active.")
             self.stats.cancelled += 1
             return None
         figures = self._figures_reason(opportunity=opportunity, organization=organization, now=now)
+        if figures and digest:
+            self._close(message, token, Message.Status.CANCELLED, figures)
+            self.stats.cancelled += 1
+            return None
         if figures:
             # Never advertise savings that today's match no longer finds; the sequence resumes if it qualifies again.
             self._hold(message, token, due_at=now + STALE_RATE_RECHECK, reason=figures)
@@ -343,34 +374,39 @@ class Dispatcher(MessageRecorder):
         if officer is None or not officer.is_active or not officer.email:
             self._fail(message, token, code="no_officer", text="No active loan officer to send in the name of.")
             return None
-        stale = self._stale_rate_reason(opportunity=opportunity, organization=organization, now=now)
+        stale = "" if digest else self._stale_rate_reason(opportunity=opportunity, organization=organization, now=now)
         if stale:
             self._hold(message, token, due_at=now + STALE_RATE_RECHECK, reason=stale)
             return None
-        zone = zone_for(borrower=borrower, organization=organization)
-        if not is_within_window(when=now, zone=zone, end=window_end_for(borrower)):
-            self._hold(
-                message,
-                token,
-                due_at=next_window_start(when=now, zone=zone),
-                reason=f"Quiet hours: waits for 8:00 {zone.key}.",
-            )
+        zones = zones_for(borrower=borrower, organization=organization)
+        wait = send_wait(when=now, zones=zones, end=window_end_for(borrower), skip_sundays=organization.skip_sundays)
+        if wait is not None:  # quiet hours, a federal holiday or a Sunday where the borrower is
+            self._hold(message, token, due_at=wait.until, reason=wait.reason)
             return None
 
         links = links_for(opportunity_id=opportunity.pk, borrower_id=borrower.pk, message_id=message.pk)
-        try:
-            rendered = render_step(
-                channel=message.channel,
-                subject_template=message.step.subject_template,
-                body_template=message.step.body_template,
-                context=token_context(
-                    opportunity=opportunity, borrower=borrower, officer=officer, organization=organization, links=links
-                ),
-                organization=organization,
+        if digest:
+            rendered = Rendered(
+                channel=message.channel, subject=message.subject, text=message.body, html=message.body_html
             )
-        except TemplateError as exc:
-            self._fail(message, token, code="template", text=f"The step template does not render: {exc}")
-            return None
+        else:
+            try:
+                rendered = render_step(
+                    channel=message.channel,
+                    subject_template=message.step.subject_template,
+                    body_template=message.step.body_template,
+                    context=token_context(
+                        opportunity=opportunity,
+                        borrower=borrower,
+                        officer=officer,
+                        organization=organization,
+                        links=links,
+                    ),
+                    organization=organization,
+                )
+            except TemplateError as exc:
+                self._fail(message, token, code="template", text=f"The step template does not render: {exc}")
+                return None
         message.to_address = borrower.email if message.channel == Channel.EMAIL else borrower.mobile_phone
         message.from_address = (
             officer.email if message.channel == Channel.EMAIL else (settings.TWILIO_FROM_NUMBER or "")
@@ -385,7 +421,7 @@ class Dispatcher(MessageRecorder):
         if not opportunity.qualifies:
             return "No longer qualifies at today's rate: waits until a match finds it again."
         today = now.astimezone(zone_for(borrower=opportunity.borrower, organization=organization)).date()
-        if (today - opportunity.market_rate_date).days > organization.staleness_days:
+        if is_stale_date(opportunity.market_rate_date, organization=organization, as_of=today):
             return f"Savings were computed on the {opportunity.market_rate_date:%Y-%m-%d} rate: waits for a new match."
         return ""
 
@@ -525,10 +561,12 @@ def message_requeue(*, message: Message, actor: Any = None) -> Message:
     """A manager re-queues a failed message (e.g. an ``unconfirmed`` email they checked was never sent)."""
     if message.status != Message.Status.FAILED:
         raise ValueError("Only a failed message can be re-queued.")
-    if message.enrollment.status == Enrollment.Status.STOPPED:
+    if message.enrollment is None:  # a digest: no sequence to revive
+        pass
+    elif message.enrollment.status == Enrollment.Status.STOPPED:
         raise ValueError("The sequence was stopped; start a new enrollment instead.")
     now = timezone.now()
-    if message.enrollment.status == Enrollment.Status.COMPLETED:
+    if message.enrollment is not None and message.enrollment.status == Enrollment.Status.COMPLETED:
         try:
             with transaction.atomic():
                 Enrollment.objects.filter(pk=message.enrollment_id).update(

@@ -1,6 +1,7 @@
 """What happens after a message leaves: provider events on it (exactly one timeline entry each) and the
-borrower engaging (reply, click on the tracked link, booking), which stops the sequence, moves the
-opportunity forward, flags it on the board and tells the loan officer.
+borrower engaging (reply, click on the tracked link, booking), which pauses the sequence (the loan officer
+resumes it where it left off, or closes it), moves the opportunity forward, flags it on the board and tells
+the loan officer. Only an application (a refinance initiated) ends it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from outreach.models import Enrollment, Message
-from outreach.services.enrollments import enrollment_stop_for_opportunity
+from outreach.services.enrollments import enrollment_pause_for_opportunity
 from pipeline.models import Activity, Opportunity
 from pipeline.services.opportunities import activity_record, opportunity_change_stage
 
@@ -103,7 +104,10 @@ def officer_notify(*, opportunity: Opportunity, subject: str, text: str) -> None
     if officer is None or not officer.email:
         return
     link = f"{settings.PUBLIC_BASE_URL}{reverse('pipeline:opportunity_detail', args=[opportunity.pk])}"
-    body = f"{text}\n\nOpen the opportunity: {link}\n\nThe outreach sequence for this borrower has stopped.\n"
+    body = (
+        f"{text}\n\nOpen the opportunity: {link}\n\nThe outreach sequence for this borrower is paused: resume it "
+        "where it left off, or close it, from the opportunity page.\n"
+    )
 
     def deliver() -> None:
         try:
@@ -139,7 +143,10 @@ def engagement_record(
             data=data or {},
             occurred_at=when,
         )
-    enrollment_stop_for_opportunity(opportunity=opportunity, reason=stop_reason)
+    label = Enrollment.StopReason(stop_reason).label
+    enrollment_pause_for_opportunity(
+        opportunity=opportunity, reason=f"{label}: paused for the loan officer.", engagement=stop_reason
+    )
     opportunity_advance(opportunity=opportunity, stage=stage, note=attention)
     opportunity_flag_attention(opportunity=opportunity, reason=attention, when=timezone.now())
     borrower = opportunity.borrower

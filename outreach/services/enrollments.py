@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from core.models import Organization
@@ -20,7 +20,7 @@ RUNNING = (Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED)
 # Stages at which outreach must not run: the borrower applied (refinance initiated) or the opportunity is closed.
 STOP_STAGES = {
     Opportunity.Stage.APPLICATION: Enrollment.StopReason.APPLICATION,
-    Opportunity.Stage.WON: Enrollment.StopReason.APPLICATION,
+    Opportunity.Stage.WON: Enrollment.StopReason.WON,
     Opportunity.Stage.LOST: Enrollment.StopReason.CLOSED,
     Opportunity.Stage.ARCHIVED: Enrollment.StopReason.CLOSED,
 }
@@ -139,6 +139,15 @@ def enrollments_create_for_new_opportunities(*, organization: Organization) -> i
     """
     if not organization.auto_enroll:
         return 0
+    return enrollments_create_for(
+        organization=organization,
+        opportunities=Opportunity.objects.filter(stage=Opportunity.Stage.NEW, qualifies=True),
+    )
+
+
+def enrollments_create_for(*, organization: Organization, opportunities: QuerySet[Opportunity]) -> int:
+    """Enroll, in the organization's default sequence, those of ``opportunities`` that were never enrolled and
+    whose borrower may be contacted (auto-enroll, and the score routing of ``scoring``). Set-based in chunks."""
     sequence = sequence_ensure_default(organization=organization)
     if not sequence.is_active:
         return 0
@@ -147,9 +156,7 @@ def enrollments_create_for_new_opportunities(*, organization: Organization) -> i
         return 0
     never_enrolled = ~Exists(Enrollment.objects.filter(opportunity=OuterRef("pk")))
     candidates = (
-        Opportunity.objects.filter(
-            organization=organization, stage=Opportunity.Stage.NEW, qualifies=True, borrower__do_not_contact=False
-        )
+        opportunities.filter(organization=organization, borrower__do_not_contact=False)
         .filter(never_enrolled)
         .select_related("borrower", "organization")
         .order_by("pk")
@@ -214,10 +221,14 @@ def _cancel_scheduled(enrollment: Enrollment, reason: str) -> int:
 
 
 @transaction.atomic
-def enrollment_pause(*, enrollment: Enrollment, actor: Any = None, reason: str = "") -> Enrollment:
+def enrollment_pause(
+    *, enrollment: Enrollment, actor: Any = None, reason: str = "", engagement: str = ""
+) -> Enrollment:
+    """Pause an active sequence (by the loan officer, or because the borrower engaged: ``engagement`` is the
+    StopReason of the reply / click / booking, shown with the pause until the officer resumes or closes it)."""
     now = timezone.now()
     if not Enrollment.objects.filter(pk=enrollment.pk, status=Enrollment.Status.ACTIVE).update(
-        status=Enrollment.Status.PAUSED, paused_at=now
+        status=Enrollment.Status.PAUSED, paused_at=now, stop_reason=engagement
     ):
         raise EnrollmentError("Only an active sequence can be paused.")
     enrollment.refresh_from_db()
@@ -225,6 +236,19 @@ def enrollment_pause(*, enrollment: Enrollment, actor: Any = None, reason: str =
         opportunity=enrollment.opportunity, kind=Activity.Kind.PAUSED, actor=actor, body=reason, occurred_at=now
     )
     return enrollment
+
+
+def enrollment_pause_for_opportunity(*, opportunity: Opportunity, reason: str, engagement: str) -> Enrollment | None:
+    """Pause the opportunity's active enrollment, if any (the borrower engaged: DESIGN §6). Its scheduled messages
+    wait; the loan officer resumes it where it left off or closes it. Returns the paused enrollment."""
+    enrollment = Enrollment.objects.filter(opportunity=opportunity, status=Enrollment.Status.ACTIVE).first()
+    if enrollment is None:
+        return None
+    try:
+        with transaction.atomic():
+            return enrollment_pause(enrollment=enrollment, reason=reason, engagement=engagement)
+    except EnrollmentError:  # paused, stopped or completed meanwhile
+        return None
 
 
 @transaction.atomic
@@ -241,8 +265,8 @@ def enrollment_resume(*, enrollment: Enrollment, actor: Any = None, reason: str 
         Message.objects.filter(enrollment=locked, status=Message.Status.SCHEDULED).update(
             due_at=F("due_at") + paused_for, updated_at=now
         )
-    locked.status, locked.paused_at = Enrollment.Status.ACTIVE, None
-    locked.save(update_fields=["status", "paused_at"])
+    locked.status, locked.paused_at, locked.stop_reason = Enrollment.Status.ACTIVE, None, ""
+    locked.save(update_fields=["status", "paused_at", "stop_reason"])
     activity_record(
         opportunity=locked.opportunity, kind=Activity.Kind.RESUMED, actor=actor, body=reason, occurred_at=now
     )

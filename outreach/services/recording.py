@@ -31,6 +31,13 @@ STUCK_AFTER = dt.timedelta(minutes=10)
 UNCONFIRMED = "unconfirmed"
 
 
+def sent_text(message: Message) -> str:
+    """The "sent" timeline entry's text."""
+    if message.kind == Message.Kind.DIGEST:
+        return f"Monthly digest ({message.digest_month:%B %Y}) sent to {message.to_address}."
+    return f"Day {message.step.day_offset} {message.get_channel_display()} sent to {message.to_address}."
+
+
 def idempotency_key(message: Message | int) -> str:
     return f"refiapp-outreach-message-{getattr(message, 'pk', message)}"
 
@@ -66,7 +73,7 @@ class MessageRecorder:
     def _record_sent(self, message: Message, token: str, *, provider_id: str) -> None:
         """Move the row to sent with the provider's id, and write its one "sent" timeline entry, atomically."""
         now = timezone.now()
-        body = f"Day {message.step.day_offset} {message.get_channel_display()} sent to {message.to_address}."
+        body = sent_text(message)
         data = {"provider_message_id": provider_id}
         if message.subject:
             data["subject"] = message.subject  # the timeline shows it (the pipeline keeps no link to Message)
@@ -124,7 +131,7 @@ class MessageRecorder:
             kind=Activity.Kind.SENT,
             channel=message.channel,
             message_id=message.pk,
-            body=f"Day {message.step.day_offset} {message.get_channel_display()} sent to {message.to_address}.",
+            body=sent_text(message),
             data=data,
             occurred_at=now,
         )

@@ -9,26 +9,26 @@ from django.db import IntegrityError, transaction
 
 from core.choices import Channel
 from core.models import Organization
+from outreach.disclosures import required_disclosures
 from outreach.models import Sequence, SequenceStep
 from outreach.rendering import TemplateError, validate_template
 
 DEFAULT_SEQUENCE_NAME = "Rate drop (default)"
 
-DAY_1_SUBJECT = "{{ borrower_first_name }}, today's rates could lower your payment by {{ monthly_savings }} a month"
+DAY_1_SUBJECT = "{{ borrower_first_name }}, today's rates could lower your mortgage payment"
 DAY_1_BODY = """Hi {{ borrower_first_name }},
 
 I'm {{ lo_name }}, the loan officer who worked on your current mortgage. Rates have moved since you closed, so I ran the numbers on your loan:
 
-Your rate today: {{ current_rate }}
+Your rate: {{ current_rate }}
 Today's market rate for a loan like yours: {{ todays_rate }}
 Your principal and interest payment now: {{ current_payment }}
-Estimated new payment: {{ new_payment }}
-Estimated savings: {{ monthly_savings }} a month
+Estimated new payment: {{ new_payment }}, about {{ monthly_savings }} a month less
 Estimated closing costs: {{ closing_costs }}, paid back in about {{ break_even }}
 
-You can see the details on your personal page: {{ borrower_page_link }}
+{{ rate_note }} {{ payment_terms }} Your actual rate and costs depend on an application and current pricing.
 
-These are estimates based on your remaining balance and term and on today's average market rate. They are not a loan offer or a rate lock; your actual rate and costs depend on an application and current pricing.
+You can see the details on your personal page: {{ borrower_page_link }}
 
 If you'd like me to check what you would really qualify for, pick a time that suits you: {{ scheduling_link }}
 
@@ -38,15 +38,19 @@ Or just reply to this email.
 NMLS #{{ lo_nmls }} · {{ lo_phone }}
 {{ org_name }}"""
 
+# No rate or payment in the SMS: a stated payment needs its Regulation Z terms, which do not fit a text.
 DAY_4_SMS = (
-    "Hi {{ borrower_first_name }}, it's {{ lo_name }} at {{ org_name }}. Today's rates could save you about "
-    "{{ monthly_savings }}/mo on your mortgage. Book a quick call: {{ scheduling_link }} Reply STOP to opt out."
+    "Hi {{ borrower_first_name }}, it's {{ lo_name }} at {{ org_name }}. Rates have moved since you closed; "
+    "I emailed you what that could mean for your mortgage. Book a quick call: {{ scheduling_link }} "
+    "Reply STOP to opt out."
 )
 
 DAY_10_SUBJECT = "{{ borrower_first_name }}, a note on locking in today's rates"
 DAY_10_BODY = """Hi {{ borrower_first_name }},
 
 A quick follow-up on my note about your mortgage. Market rates change every day: the estimate I sent used {{ todays_rate }}, which would bring your payment from {{ current_payment }} to about {{ new_payment }}.
+
+{{ rate_note }} {{ payment_terms }}
 
 When you apply, a rate lock holds the rate you are quoted for a set period (commonly 30 to 60 days) while we close, so a later rise does not change it. The lock only starts once you apply, and today's estimate is not a lock.
 
@@ -121,5 +125,9 @@ def step_validate(*, channel: str, subject_template: str, body_template: str) ->
             errors[field] = f"Template error: {exc}"
     if channel == Channel.SMS and "subject_template" not in errors and subject_template.strip():
         errors["subject_template"] = "SMS steps have no subject."
+    if "body_template" not in errors:
+        missing = required_disclosures(subject_template=subject_template, body_template=body_template)
+        if missing:
+            errors["body_template"] = " ".join(missing)
     if errors:
         raise ValidationError(errors)

@@ -39,6 +39,7 @@ class ActivityKind(models.TextChoices):
     OPTED_IN = "opted_in", "Opted back in"
     REFINANCE_INITIATED = "refinance_initiated", "Refinance initiated"
     REFINANCE_STATUS = "refinance_status", "Refinance status changed"
+    CALL_TASK = "call_task", "Call task"
 
 
 class Activity(models.Model):

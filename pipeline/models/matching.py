@@ -45,6 +45,7 @@ class ThresholdRule(models.Model):
 
 
 class MatchRunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"  # "Run match now" claimed it; a worker has not picked it up yet
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
@@ -84,9 +85,12 @@ class MatchRun(models.Model):
         constraints = [
             choices_check("status", MatchRunStatus, "%(app_label)s_%(class)s_status_valid"),
             choices_check("trigger", MatchRunTrigger, "%(app_label)s_%(class)s_trigger_valid"),
-            # Concurrent runs for one organization cannot both write: the second INSERT fails.
+            # Concurrent runs for one organization cannot both write: the second INSERT fails (a queued run counts,
+            # so a second click on "Run match now" cannot queue another).
             models.UniqueConstraint(
-                fields=["organization"], condition=Q(status="running"), name="%(app_label)s_%(class)s_one_running"
+                fields=["organization"],
+                condition=Q(status__in=["queued", "running"]),
+                name="%(app_label)s_%(class)s_one_running",
             ),
         ]
 
@@ -142,7 +146,10 @@ class Opportunity(models.Model):
     market_series = models.CharField(max_length=40)
     market_rate = models.DecimalField(**RATE)
     market_rate_date = models.DateField()
-    note_rate = models.DecimalField(**RATE)
+    note_rate = models.DecimalField(**RATE, help_text="The rate the loan was matched on (see rate_is_current).")
+    rate_is_current = models.BooleanField(
+        default=False, help_text="An ARM matched on its current rate from the file, not its note rate."
+    )
     spread = models.DecimalField(**RATE, help_text="Note rate − market rate, in percentage points.")
     threshold = models.DecimalField(**RATE, help_text="The minimum spread that applied (flat rule).")
     optimal_threshold = models.DecimalField(
@@ -166,6 +173,22 @@ class Opportunity(models.Model):
     matched_spread = models.DecimalField(**RATE, null=True, blank=True)
     matched_threshold = models.DecimalField(**RATE, null=True, blank=True)
     matched_rule = models.CharField(max_length=10, choices=Organization.MatchingRule.choices, blank=True)
+    # Written by the nightly scoring (scoring.services.scoring, one set-based statement) while the opportunity is
+    # before application; frozen afterwards, so reports group outcomes by the score it had before them.
+    score = models.FloatField(
+        null=True, blank=True, help_text="Probability of reaching an application within 90 days (0–1)."
+    )
+    estimated_value = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Property value marked to market with the state's FHFA index."
+    )
+    estimated_value_quarter = models.DateField(
+        null=True, blank=True, help_text="First day of the FHFA index quarter used; empty: not indexed."
+    )
+    current_ltv = models.DecimalField("current LTV (%)", max_digits=7, decimal_places=2, null=True, blank=True)
+    equity = models.DecimalField(**MONEY, null=True, blank=True)
+    cash_out_room = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Equity above the product's cash-out LTV (0 when none)."
+    )
     # Outreach and attention.
     last_contacted_at = models.DateTimeField(null=True, blank=True)
     attention_reason = models.CharField(max_length=200, blank=True, help_text="Why the loan officer should look now.")

@@ -15,14 +15,15 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from core.choices import term_bucket
+from core.choices import ProductType, term_bucket
+from core.formatting import date_text
 from core.models import Organization
-from core.money import ZERO, money
+from core.money import ZERO, money, percent, usd
 from core.tenancy import get_visible_or_404
 from loans import finance
 from loans.models import ConsentEvent
 from pipeline.models import Activity, MatchRun, Opportunity
-from rates.selectors import MarketRate
+from rates.selectors import MarketRate, is_stale, is_stale_date, market_rates
 
 MONEY_FIELD = DecimalField(max_digits=15, decimal_places=2)
 TIMELINE_LIMIT = 500
@@ -37,9 +38,53 @@ def organization_today(organization: Organization) -> dt.date:
     return organization.today()
 
 
-def stale_before(organization: Organization, *, as_of: dt.date) -> dt.date:
-    """Rates dated before this day are stale (older than the organization's staleness limit)."""
-    return as_of - dt.timedelta(days=organization.staleness_days)
+# --- Whether outreach may go out on an opportunity's rate -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateFreshness:
+    """Today's market rate per product of one organization, to say on each row and page why no message goes out.
+
+    The same two checks as the dispatcher (``outreach.services.dispatch``) through the one staleness rule in
+    ``rates.selectors``: the product's rate today is missing or stale, or the opportunity's savings were computed
+    on a rate that is now stale (the match has not run on fresh rates).
+    """
+
+    organization: Organization
+    as_of: dt.date
+    rates: dict[tuple[str, int], MarketRate]
+
+    def reason(self, *, product_type: str, term_months: int, figures_date: dt.date) -> str:
+        """Why no message goes out on this opportunity's rate, or "" when its rate is fresh."""
+        bucket = term_bucket(term_months)
+        rate = self.rates.get((product_type, bucket))
+        label = f"{ProductType(product_type).label} {bucket // 12}-year"
+        days = self.organization.staleness_days
+        if rate is None:
+            return f"No market rate for {label}: no message goes out until one is loaded."
+        if is_stale(rate, organization=self.organization, as_of=self.as_of):
+            return (
+                f"The {label} rate is from {date_text(rate.date)}, older than {days} days: "
+                "no message goes out until rates are refreshed."
+            )
+        if is_stale_date(figures_date, organization=self.organization, as_of=self.as_of):
+            return (
+                f"The savings were computed on the rate of {date_text(figures_date)}, older than {days} days: "
+                "no message goes out until the match runs on today's rates."
+            )
+        return ""
+
+    def reason_for(self, opportunity: Opportunity) -> str:
+        return self.reason(
+            product_type=opportunity.product_type,
+            term_months=opportunity.loan.term_months,
+            figures_date=opportunity.market_rate_date,
+        )
+
+
+def rate_freshness(*, organization: Organization, as_of: dt.date) -> RateFreshness:
+    """Two queries, however many rows ask."""
+    return RateFreshness(organization, as_of, market_rates(organization=organization, as_of=as_of))
 
 
 # --- The board -------------------------------------------------------------------------------------------
@@ -52,6 +97,8 @@ BOARD_FIELDS = (
     "product_type",
     "qualifies",
     "note_rate",
+    "is_arm",
+    "rate_is_current",
     "market_rate",
     "market_rate_date",
     "spread",
@@ -61,7 +108,14 @@ BOARD_FIELDS = (
     "current_balance",
     "last_contacted_at",
     "attention_reason",
+    "score",
+    "estimated_value",
+    "estimated_value_quarter",
+    "current_ltv",
+    "equity",
+    "cash_out_room",
     "loan__loan_number",
+    "loan__term_months",
     "borrower__first_name",
     "borrower__last_name",
     "loan_officer__display_name",
@@ -140,12 +194,11 @@ def rates_status(*, organization: Organization, as_of: dt.date) -> RatesStatus:
     )
     dates = [row.main or row.fallback for row in rows]
     known = [date for date in dates if date is not None]
-    limit = stale_before(organization, as_of=as_of)
     return RatesStatus(
         as_of=as_of,
         oldest=min(known) if known else None,
         newest=max(known) if known else None,
-        stale_count=sum(1 for date in dates if date is None or date < limit),
+        stale_count=sum(1 for date in dates if is_stale_date(date, organization=organization, as_of=as_of)),
         product_count=len(dates),
     )
 
@@ -210,6 +263,46 @@ class SavingsOption:
         """How much the monthly payment goes up (a shorter term can cost more per month)."""
         return max(-self.savings.monthly_savings, ZERO)
 
+    @property
+    def in_words(self) -> str:
+        """What this option means, in words a loan officer can repeat to the borrower (the savings table's last
+        row and the chart's caption when this option is chosen)."""
+        s = self.savings
+        head = f"{self.label} at {percent(self.rate)}"
+        sooner = s.remaining_months - self.term_months
+        if s.monthly_savings > 0:
+            text = f"{head}: the payment drops by {usd(s.monthly_savings)} a month"
+            if s.break_even_months:
+                text += (
+                    f", which pays back the {usd(s.closing_costs)} of closing costs after {s.break_even_months} months"
+                )
+            text += "."
+        else:
+            text = (
+                f"{head}: the payment rises by {usd(self.payment_rise)} a month, so lower payments never pay back "
+                f"the {usd(s.closing_costs)} of closing costs (no break-even)."
+            )
+        if sooner > 0:
+            when = f"The loan is paid off {_months_in_words(sooner)} sooner and"
+        elif sooner < 0:
+            when = f"The loan runs {_months_in_words(-sooner)} longer and"
+        else:
+            when = "Over the same remaining term it"
+        interest = s.total_interest_savings
+        change = f"{usd(interest)} less" if interest >= 0 else f"{usd(-interest)} more"
+        standing = "ahead" if s.net_benefit >= 0 else "behind"
+        return f"{text} {when} costs {change} interest: {usd(abs(s.net_benefit))} {standing} after closing costs."
+
+
+def _months_in_words(months: int) -> str:
+    years, rest = divmod(months, 12)
+    parts = []
+    if years:
+        parts.append(f"{years} year{'s' if years != 1 else ''}")
+    if rest:
+        parts.append(f"{rest} month{'s' if rest != 1 else ''}")
+    return " and ".join(parts) or "0 months"
+
 
 def opportunity_savings_options(
     *, opportunity: Opportunity, rates: dict[tuple[str, int], MarketRate]
@@ -234,7 +327,8 @@ def opportunity_savings_options(
         savings = finance.refinance_savings(
             balance=opportunity.current_balance,
             current_payment=opportunity.current_payment,
-            remaining=opportunity.remaining_months,
+            current_rate=opportunity.note_rate,
+            horizon=opportunity.remaining_months,
             new_rate=rate,
             new_term_months=term,
             closing_cost_fixed=opportunity.closing_costs,
@@ -260,13 +354,29 @@ def _amortization(*, balance: Decimal, rate: Decimal, payment: Decimal, months: 
     return {"balance": balances, "interest": interest}
 
 
+def _current_loan(*, balance: Decimal, rate: Decimal, payment: Decimal, months: int, horizon: int) -> dict[str, list]:
+    """The current loan month by month: its own payment, the last of its ``months`` clearing what is left (the
+    horizon of DESIGN §4), so the last point is ``total_interest_current`` of ``refinance_savings``."""
+    balances, interest = [], []
+    for k in range(horizon + 1):
+        if k < months:
+            left = finance.balance_after(balance=balance, annual_rate=rate, monthly_payment=payment, payments=k)
+            paid = payment * k
+        else:
+            left = ZERO
+            paid = finance.payments_over(balance=balance, annual_rate=rate, monthly_payment=payment, months=months)
+        balances.append(left)
+        interest.append(money(max(paid - (balance - left), ZERO)))
+    return {"balance": balances, "interest": interest}
+
+
 def opportunity_chart(*, opportunity: Opportunity, options: list[SavingsOption]) -> dict[str, Any]:
     """Month-by-month series of the current loan and of each refinance option, for the opportunity chart.
 
     Serialised with ``json_script`` (Decimals become strings; Chart.js reads numeric strings).
     """
     horizon = max([opportunity.remaining_months, *(option.term_months for option in options)])
-    current = _amortization(
+    current = _current_loan(
         balance=opportunity.current_balance,
         rate=opportunity.note_rate,
         payment=opportunity.current_payment,
@@ -275,10 +385,11 @@ def opportunity_chart(*, opportunity: Opportunity, options: list[SavingsOption])
     )
     return {
         "months": list(range(horizon + 1)),
-        "current": {"label": f"Current loan ({opportunity.note_rate}%)", **current},
+        "current": {"label": f"Current loan ({percent(opportunity.note_rate)})", **current},
         "options": {
             option.key: {
-                "label": f"{option.label} ({option.rate}%)",
+                "label": f"{option.label} ({percent(option.rate)})",
+                "caption": option.in_words,
                 "break_even_month": option.savings.break_even_months,
                 **_amortization(
                     balance=opportunity.current_balance,

@@ -38,6 +38,7 @@ ABANDONED_AFTER = dt.timedelta(hours=1)  # without row locks (SQLite): a "runnin
 # grace only covers the instant between the claim's commit and its lock; a claim taken over in that instant
 # is given up by its run (match_organization re-checks it under the lock), so nothing ever runs twice.
 CLAIM_GRACE = dt.timedelta(seconds=30)
+ACTIVE = (MatchRun.Status.QUEUED, MatchRun.Status.RUNNING)  # a claim that blocks another run of the organization
 
 
 class MatchAlreadyRunning(Exception):
@@ -82,6 +83,13 @@ def match_organization(
     """
     as_of = as_of or match_as_of_default(organization)
     run = _claim(organization=organization, as_of=as_of, trigger=trigger, triggered_by=triggered_by)
+    return match_run_execute(run=run, organization=organization)
+
+
+def match_run_execute(*, run: MatchRun, organization: Organization | None = None) -> MatchRun:
+    """Do the work of a claimed (running) MatchRun and record its outcome (failed runs re-raise)."""
+    organization = organization or run.organization
+    as_of = run.as_of
     started = time.monotonic()
     try:
         with transaction.atomic():
@@ -122,6 +130,47 @@ def match_organization(
     return run
 
 
+def match_start(*, organization: Organization, user: Any = None) -> tuple[MatchRun, bool]:
+    """ "Run match now": claim the organization's run at once (``queued``) and queue its work after commit.
+
+    Returns (run, started). When a run is already going (a double click, a second manager, the daily run), that
+    run is returned with ``started`` False and nothing is queued: one click, one run. The page follows the run
+    by its id while the worker does the work (``pipeline.tasks.match_claimed_run``).
+    """
+    try:
+        run = _claim(
+            organization=organization,
+            as_of=match_as_of_default(organization),
+            trigger=MatchRun.Trigger.USER,
+            triggered_by=user,
+            status=MatchRun.Status.QUEUED,
+        )
+    except MatchAlreadyRunning:
+        running = MatchRun.objects.filter(organization=organization, status__in=ACTIVE).first()
+        if running is None:  # it finished between the INSERT and this read
+            running = MatchRun.objects.filter(organization=organization).order_by("-started_at", "-pk").first()
+        return running, False  # type: ignore[return-value]
+
+    def enqueue() -> None:
+        from django_q.tasks import async_task
+
+        async_task("pipeline.tasks.match_claimed_run", run.pk, task_name=f"match-{organization.slug}-{run.pk}")
+
+    transaction.on_commit(enqueue)
+    return run, True
+
+
+def match_queued_run_start(*, run_id: int) -> MatchRun | None:
+    """A worker takes a queued "Run match now" run: ``queued`` → ``running`` (a conditional UPDATE, so a
+    redelivered task finds nothing to take) and does its work."""
+    taken = MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.QUEUED).update(
+        status=MatchRun.Status.RUNNING, started_at=timezone.now()
+    )
+    if not taken:
+        return None
+    return match_run_execute(run=MatchRun.objects.select_related("organization").get(pk=run_id))
+
+
 def match_enqueue(*, organization: Organization, trigger: str = MatchRun.Trigger.USER, user: Any = None) -> str:
     """Queue the match of one organization on django-q2 (call it from ``transaction.on_commit``)."""
     from django_q.tasks import async_task
@@ -151,6 +200,11 @@ def match_claims_release_abandoned(*, organization: Organization | None = None) 
     )
     if organization is not None:
         running = running.filter(organization=organization)
+    # A "Run match now" no worker picked up within the hour (a lost queue message) is failed, not re-run.
+    lost = MatchRun.objects.filter(status=MatchRun.Status.QUEUED, started_at__lt=timezone.now() - ABANDONED_AFTER)
+    if organization is not None:
+        lost = lost.filter(organization=organization)
+    lost.update(status=MatchRun.Status.FAILED, error="Never picked up by a worker.", finished_at=timezone.now())
     with transaction.atomic():
         # skip_locked: rows a live run holds are skipped, never waited for.
         abandoned = list(running.select_for_update(skip_locked=True).order_by("pk"))
@@ -162,8 +216,15 @@ def match_claims_release_abandoned(*, organization: Organization | None = None) 
     return abandoned
 
 
-def _claim(*, organization: Organization, as_of: dt.date, trigger: str, triggered_by: Any) -> MatchRun:
-    """Insert this run as ``running``; the partial unique constraint refuses a second concurrent one."""
+def _claim(
+    *,
+    organization: Organization,
+    as_of: dt.date,
+    trigger: str,
+    triggered_by: Any,
+    status: str = MatchRun.Status.RUNNING,
+) -> MatchRun:
+    """Insert this run as ``running`` (or ``queued``); the partial unique constraint refuses a second one."""
     match_claims_release_abandoned(organization=organization)
     user = triggered_by if getattr(triggered_by, "is_authenticated", False) else None
     try:
@@ -171,13 +232,13 @@ def _claim(*, organization: Organization, as_of: dt.date, trigger: str, triggere
             return MatchRun.objects.create(
                 organization=organization,
                 as_of=as_of,
-                status=MatchRun.Status.RUNNING,
+                status=status,
                 trigger=trigger,
                 triggered_by=user,
                 rule=organization.matching_rule,
             )
     except IntegrityError as exc:
-        running = MatchRun.objects.filter(organization=organization, status=MatchRun.Status.RUNNING).first()
+        running = MatchRun.objects.filter(organization=organization, status__in=ACTIVE).first()
         since = f" since {running.started_at:%Y-%m-%d %H:%M:%S} UTC" if running else ""
         raise MatchAlreadyRunning(f"A match for {organization} is already running{since}; try again later.") from exc
 

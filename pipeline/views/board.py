@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils import timezone
 from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
 
+from core.exports import TableExport
 from core.models import LoanOfficer
 from core.tables import SafeExportMixin
 from core.views import HtmxTableMixin, ProfileRequiredMixin
@@ -19,6 +16,7 @@ from pipeline.filters import OpportunityBoardFilterSet
 from pipeline.models import Opportunity
 from pipeline.selectors import board as selectors
 from pipeline.tables import OpportunityBoardTable
+from pipeline.views.matching import match_status_context
 
 
 class BoardView(ProfileRequiredMixin, HtmxTableMixin, SafeExportMixin, SingleTableMixin, FilterView):
@@ -29,14 +27,7 @@ class BoardView(ProfileRequiredMixin, HtmxTableMixin, SafeExportMixin, SingleTab
     # The table paginates (lazily: no COUNT(*) over the whole book); the ListView itself does not.
     table_pagination = {"paginator_class": LazyPaginator, "per_page": 25}
     export_formats = ("csv", "xlsx")
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        # Dates and times on the board and in the exports are the organization's local ones.
-        with timezone.override(selectors.organization_timezone(self.profile.organization)):
-            response = super().get(request, *args, **kwargs)
-            if isinstance(response, TemplateResponse):
-                response.render()
-        return response
+    export_class = TableExport
 
     def get_queryset(self) -> QuerySet[Opportunity]:
         return selectors.board_list(user=self.request.user)
@@ -51,8 +42,12 @@ class BoardView(ProfileRequiredMixin, HtmxTableMixin, SafeExportMixin, SingleTab
             exclude = ("loan_officer", "branch")
         elif self.profile.role == LoanOfficer.Role.BRANCH_MANAGER:
             exclude = ("branch",)
-        today = selectors.organization_today(self.profile.organization)
-        return {"exclude": exclude, "stale_before": selectors.stale_before(self.profile.organization, as_of=today)}
+        if not hasattr(self, "_freshness"):
+            organization = self.profile.organization
+            self._freshness = selectors.rate_freshness(
+                organization=organization, as_of=selectors.organization_today(organization)
+            )
+        return {"exclude": exclude, "freshness": self._freshness}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -63,12 +58,13 @@ class BoardView(ProfileRequiredMixin, HtmxTableMixin, SafeExportMixin, SingleTab
         query = self.request.GET.copy()
         for param in ("page", self.export_trigger_param):
             query.pop(param, None)
+        last_match = selectors.last_match_run(organization=organization)
         context.update(
             summary=selectors.board_summary(queryset=self.object_list),
             rates_status=selectors.rates_status(organization=organization, as_of=today),
-            last_match=selectors.last_match_run(organization=organization),
-            run_match_url=reverse("pipeline:run_match") if self.profile.is_manager else None,
+            last_match=last_match,
             export_query=query.urlencode(),
             today=today,
+            **match_status_context(run=last_match, can_run=self.profile.is_manager),
         )
         return context

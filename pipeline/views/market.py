@@ -9,7 +9,10 @@ from django.shortcuts import render
 
 from core.views import profile_required
 from loans.models import Loan
+from pipeline.models import MatchRun
 from pipeline.selectors import market
+from pipeline.selectors.board import last_match_run
+from pipeline.views.matching import match_status_context
 from rates import selectors
 
 
@@ -32,7 +35,20 @@ def rates_overview(request: HttpRequest) -> HttpResponse:
     dates = [s.date for s in summaries if s.date]
     chart_end = max(dates) if dates else as_of
     history = selectors.rate_history(series=series, end=chart_end, range_key=range_key)
+    # After a rate-sheet upload (or a fetch) the opportunities still carry the last match's figures: offer the
+    # match, and follow it, until a run has started after the newest rate.
+    last_match = last_match_run(organization=organization)
+    changed_at = selectors.rates_changed_at(series=series)
+    reprice = bool(
+        changed_at
+        and (last_match is None or last_match.started_at < changed_at)
+        or (last_match is not None and last_match.status in (MatchRun.Status.QUEUED, MatchRun.Status.RUNNING))
+    )
     context: dict[str, Any] = {
+        "reprice": reprice,
+        "rates_changed_at": changed_at,
+        "last_match": last_match,
+        **match_status_context(run=last_match, can_run=profile.is_manager),
         "as_of": as_of,
         "summaries": summaries,
         "overlays": [

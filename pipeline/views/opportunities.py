@@ -22,7 +22,6 @@ from pipeline.forms import NoteForm, StageChangeForm
 from pipeline.models import Activity, Opportunity
 from pipeline.selectors import board as selectors
 from pipeline.services.opportunities import StageChangeError, opportunity_add_note, opportunity_change_stage
-from rates.selectors import market_rates
 
 WORKSPACE_TEMPLATE = "pipeline/opportunity_workspace.html"
 
@@ -38,12 +37,16 @@ def _context(
     organization = opportunity.organization
     today = selectors.organization_today(organization)
     timeline = selectors.opportunity_timeline(opportunity=opportunity)
+    freshness = selectors.rate_freshness(organization=organization, as_of=today)
+    stale_reason = freshness.reason_for(opportunity)
     return {
         "opportunity": opportunity,
         "loan": opportunity.loan,
         "borrower": opportunity.borrower,
         "today": today,
-        "rate_is_stale": opportunity.market_rate_date < selectors.stale_before(organization, as_of=today),
+        "freshness": freshness,
+        "rate_is_stale": bool(stale_reason),
+        "stale_reason": stale_reason,
         "timeline": timeline,
         "notes": [entry for entry in timeline if entry.kind == Activity.Kind.NOTE],
         "stage_form": stage_form or StageChangeForm(initial={"stage": opportunity.stage}),
@@ -61,8 +64,7 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], *, sta
 
 def _page(request: HttpRequest, opportunity: Opportunity, *, status: int = 200, **forms: Form) -> HttpResponse:
     context = _context(request, opportunity, **forms)
-    rates = market_rates(organization=opportunity.organization, as_of=context["today"])
-    options = selectors.opportunity_savings_options(opportunity=opportunity, rates=rates)
+    options = selectors.opportunity_savings_options(opportunity=opportunity, rates=context["freshness"].rates)
     context.update(
         options=options,
         chart=selectors.opportunity_chart(opportunity=opportunity, options=options),
@@ -86,6 +88,8 @@ def _respond(request: HttpRequest, opportunity: Opportunity, *, ok: bool, messag
     Plain POST: a redirect to the page, or the page again with the form errors (400)."""
     if request.htmx:  # type: ignore[attr-defined]
         context = _context(request, opportunity, status_message=message if ok else "", **({} if ok else forms))
+        # The outreach panel follows at once (a closing stage or Archive stops the sequence): swapped out of band.
+        context["refresh_outreach_panel"] = ok
         return _render(request, WORKSPACE_TEMPLATE, context)
     if ok:
         messages.success(request, message)

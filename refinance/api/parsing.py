@@ -14,17 +14,25 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from refinance.limits import (
+    AMOUNT_PLACES,
+    ID_MAX_LENGTH,
+    MAX_AMOUNT,
+    MAX_DATE,
+    MAX_RATE,
+    MAX_TERM,
+    MIN_DATE,
+    MIN_RATE_EXCLUSIVE,
+    MIN_TERM,
+    NOTES_MAX_LENGTH,
+    RATE_PLACES,
+    REASON_MAX_LENGTH,
+)
+
 INITIATE = "InitiateLoanRefinanceCommand"
 CALCULATE = "CalculateRefinanceAmountQuery"
 COMMANDS = (INITIATE, CALCULATE)
 
-MAX_AMOUNT = Decimal("99999999999.99")  # DecimalField(max_digits=13, decimal_places=2)
-MAX_RATE = Decimal("25")
-MIN_TERM, MAX_TERM = 12, 480
-MIN_DATE, MAX_DATE = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
-ID_MAX_LENGTH = 40
-REASON_MAX_LENGTH = 200
-NOTES_MAX_LENGTH = 2000
 NUMERIC_STRING = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 DIGITS = re.compile(r"^[0-9]+$")
 
@@ -264,7 +272,12 @@ CALCULATE_FIELDS = ("existingLoanId", "newLoanProductId", "cashOutAmount", "effe
 
 def _cash_out(fields: _Fields) -> Decimal | None:
     return fields.decimal(
-        "cashOutAmount", required=False, places=2, minimum=Decimal(0), maximum=MAX_AMOUNT, exclusive_minimum=False
+        "cashOutAmount",
+        required=False,
+        places=AMOUNT_PLACES,
+        minimum=Decimal(0),
+        maximum=MAX_AMOUNT,
+        exclusive_minimum=False,
     )
 
 
@@ -273,10 +286,20 @@ def parse_initiate(data: dict[str, Any], *, tz: ZoneInfo) -> InitiateCommand:
     loan_id = fields.string("existingLoanId", required=True, max_length=ID_MAX_LENGTH)
     product = fields.string("newLoanProductId", required=True, max_length=ID_MAX_LENGTH)
     amount = fields.decimal(
-        "newLoanAmount", required=True, places=2, minimum=Decimal(0), maximum=MAX_AMOUNT, exclusive_minimum=True
+        "newLoanAmount",
+        required=True,
+        places=AMOUNT_PLACES,
+        minimum=Decimal(0),
+        maximum=MAX_AMOUNT,
+        exclusive_minimum=True,
     )
     new_rate = fields.decimal(
-        "newInterestRate", required=True, places=3, minimum=Decimal(0), maximum=MAX_RATE, exclusive_minimum=True
+        "newInterestRate",
+        required=True,
+        places=RATE_PLACES,
+        minimum=MIN_RATE_EXCLUSIVE,
+        maximum=MAX_RATE,
+        exclusive_minimum=True,
     )
     term = fields.integer("newTermMonths", required=True, minimum=MIN_TERM, maximum=MAX_TERM)
     reason = fields.string("refinanceReason", required=True, max_length=REASON_MAX_LENGTH)

@@ -115,7 +115,7 @@ def test_loan_officer_works_the_board(page, live_server, tmp_path):
     assert [row[1] for row in rows] == ["E2E-3", "E2E-4", "E2E-1"]
     assert {row[header.index("Product")] for row in rows} == {"FHA"}
     assert rows[0][header.index("Stage")] == "Contacted"
-    assert rows[0][header.index("Monthly savings")] == "515.25"
+    assert rows[0][header.index("Monthly savings ($)")] == "515.25"
 
 
 def test_board_is_usable_on_a_phone(page, live_server):

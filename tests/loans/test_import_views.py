@@ -69,7 +69,75 @@ def test_manager_sees_file_level_rejection(manager_client):
     loan_import = LoanImport.objects.get()
     page = manager_client.get(reverse("loans:import_preview", args=[loan_import.pk]), follow=True)
     assert page.redirect_chain == [(reverse("loans:import_summary", args=[loan_import.pk]), 302)]
-    assert "Nothing was imported: Missing required columns" in page.content.decode()
+    body = page.content.decode()
+    assert "Nothing was imported: the whole file was rejected. Missing required columns" in body
+    # A whole-file rejection is not "Rows 0 / Rejected 0", its message ends once, and it points to the app's help
+    # page, not to a repository path the user cannot open (all three were wrong before issue 12).
+    assert '<div class="label">Rows</div>' not in body and '<div class="label">Rejected</div>' not in body
+    assert ".." not in body.replace("...", "")
+    assert "docs/import-format.md" not in body
+    assert f'href="{reverse("loans:import_help")}"' in body
+    start = manager_client.get(reverse("loans:import_start")).content.decode()
+    assert "whole file rejected" in start
+
+
+def test_a_header_only_file_is_rejected_not_valid(officer_client):
+    """Before issue 12 a header without rows said "Every row is valid" and offered Import."""
+    upload(officer_client, text="Loan #,Borrower Name,Closing Date,Note Amount,Interest Rate,Term\n")
+    loan_import = LoanImport.objects.get()
+    assert loan_import.status == LoanImport.Status.REJECTED
+    page = officer_client.get(reverse("loans:import_preview", args=[loan_import.pk]), follow=True)
+    body = page.content.decode()
+    assert "Every row is valid" not in body
+    assert "The file has no loan rows: only a header line." in body
+    assert 'type="submit">Import<' not in body
+
+
+def test_rows_rejected_against_the_database_show_no_ok_chip(officer_client, officer):
+    """An unknown officer, a duplicated loan number and another officer's loan are found by the checked run, not by
+    parsing: those rows were shown "OK" beside the rejected list before issue 12."""
+    colleague = LoanOfficerFactory(organization=officer.organization, branch=officer.branch)
+    from tests.factories import LoanFactory
+
+    LoanFactory(loan_officer=colleague, loan_number="THEIRS-1")
+    text = (
+        "Loan #,Borrower Name,Closing Date,Note Amount,Interest Rate,Term,Loan Officer\n"
+        "OK-1,Bob Ray,10/16/2023,300000,6.875%,360,\n"
+        "DUP-1,Ann Lee,10/16/2023,300000,6.875%,360,\n"
+        "DUP-1,Ann Lee,10/16/2023,300000,6.875%,360,\n"
+        "NOBODY-1,Al Diaz,10/16/2023,300000,6.875%,360,ghost@nowhere.example\n"
+        "THEIRS-1,Cy Park,10/16/2023,300000,6.875%,360,\n"
+    )
+    upload(officer_client, text=text)
+    loan_import = LoanImport.objects.get()
+    page = officer_client.get(reverse("loans:import_preview", args=[loan_import.pk]))
+    rows = page.context["rows"]
+    verdicts = {row.line: bool(row.problems) for row in rows}
+    assert verdicts == {2: False, 3: True, 4: True, 5: True, 6: True}
+    body = page.content.decode()
+    assert body.count('<span class="chip good">OK</span>') == 1
+    assert body.count("Rejected: 1 problem") == 4
+
+
+def test_the_import_help_page_lists_every_column_and_an_example_with_the_users_email(officer_client, officer):
+    page = officer_client.get(reverse("loans:import_help"))
+    assert page.status_code == 200
+    body = page.content.decode()
+    for name in ("loan_number", "note_rate", "borrower_email", "loan_officer", "borrower_name"):
+        assert f"<code>{name}</code>" in body
+    assert "Fields.364" in body and "Interest Rate" in body
+    assert f",{officer.email}\n" in body  # the example imports as the signed-in officer
+
+
+def test_the_docs_example_uses_a_demo_officer():
+    from pathlib import Path
+
+    from refiapp.demo import EMAIL_DOMAIN, STAFF
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "import-format.md").read_text()
+    example = docs[docs.index("```csv") :].splitlines()[2]
+    emails = {f"{username}@{EMAIL_DOMAIN}" for username, *_rest in STAFF}
+    assert example.rsplit(",", 1)[1] in emails
 
 
 def test_too_large_upload_is_refused(officer_client, settings):

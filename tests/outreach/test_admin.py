@@ -37,7 +37,7 @@ def test_preview_renders_every_step_against_a_real_opportunity(opportunity, supe
     response = superuser_client.get(f"/admin/outreach/sequence/{sequence.pk}/preview/?opportunity={opportunity.pk}")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Ana, today&#x27;s rates could lower your payment by $280.48 a month" in html
+    assert "Ana, today&#x27;s rates could lower your mortgage payment" in html
     assert "SMS (" in html and "Reply STOP to opt out." in html
     assert "https://refi.example.test/r/" in html
 
@@ -134,3 +134,30 @@ def test_local_sms_outbox_is_for_superusers_only(opportunity, officer, superuser
     manager = client_for(manager_with_outreach_perms(officer.organization, officer.branch))
     assert manager.get("/admin/outreach/localsms/").status_code == 403
     assert manager.get("/admin/outreach/message/").status_code == 200
+
+
+def test_saving_a_step_that_states_a_payment_without_its_terms_is_refused(opportunity, superuser_client):
+    sequence = sequence_ensure_default(organization=opportunity.organization)
+    steps = list(sequence.steps.order_by("position"))
+    data = {
+        "organization": opportunity.organization_id,
+        "name": sequence.name,
+        "is_default": "on",
+        "is_active": "on",
+        "steps-TOTAL_FORMS": "3",
+        "steps-INITIAL_FORMS": "3",
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+    }
+    for index, step in enumerate(steps):
+        for name in ("position", "day_offset", "channel", "subject_template", "body_template"):
+            data[f"steps-{index}-{name}"] = getattr(step, name)
+        data.update({f"steps-{index}-id": step.pk, f"steps-{index}-sequence": sequence.pk})
+    data["steps-1-body_template"] = "Hi {{ borrower_first_name }}, save {{ monthly_savings }}/mo! {{ scheduling_link }}"
+    response = superuser_client.post(f"/admin/outreach/sequence/{sequence.pk}/change/", data)
+    assert response.status_code == 200
+    assert "Regulation Z §1026.24" in response.content.decode()
+    assert SequenceStep.objects.get(pk=steps[1].pk).body_template == steps[1].body_template
+    data["steps-1-body_template"] = steps[1].body_template  # the default copy itself passes
+    response = superuser_client.post(f"/admin/outreach/sequence/{sequence.pk}/change/", data)
+    assert response.status_code == 302

@@ -101,9 +101,10 @@ def test_future_steps_wait_for_their_day(opportunity, frozen):
     stats = dispatch_due_messages()
     assert (stats.claimed, stats.held, LocalSms.objects.count()) == (1, 1, 0)
     sms.refresh_from_db()
-    assert (sms.status, sms.due_at) == ("scheduled", dt.datetime(2026, 11, 26, 14, 0, tzinfo=dt.UTC))
-    assert sms.hold_reason == "Quiet hours: waits for 8:00 America/Chicago."
-    frozen.move_to(dt.datetime(2026, 11, 26, 14, 0, tzinfo=dt.UTC), tick=False)
+    # Day 4 is Thanksgiving: no sends on a federal holiday, so Friday 8:00 Chicago.
+    assert (sms.status, sms.due_at) == ("scheduled", dt.datetime(2026, 11, 27, 14, 0, tzinfo=dt.UTC))
+    assert sms.hold_reason == "US federal holiday (Thanksgiving Day): waits for the next day, 8:00 America/Chicago."
+    frozen.move_to(dt.datetime(2026, 11, 27, 14, 0, tzinfo=dt.UTC), tick=False)
     assert dispatch_due_messages().sent == 1
 
 
@@ -190,9 +191,7 @@ def test_missing_rate_blocks_the_send(frozen, officer):
     assert Message.objects.get().hold_reason == "Waiting for rates: no market rate for Conforming 30-year."
 
 
-@pytest.mark.parametrize(
-    ("stage", "reason"), [("application", "application"), ("won", "application"), ("lost", "closed")]
-)
+@pytest.mark.parametrize(("stage", "reason"), [("application", "application"), ("won", "won"), ("lost", "closed")])
 def test_closed_or_applied_opportunity_stops_the_sequence_at_send_time(opportunity, stage, reason):
     enrollment = enroll(opportunity, steps=((1, "email"), (4, "sms")))
     Opportunity.objects.filter(pk=opportunity.pk).update(stage=stage)

@@ -20,9 +20,10 @@ from outreach.rendering import (
 
 def test_formats():
     assert format_money(Decimal("2448.23")) == "$2,448.23"
-    assert format_rate(Decimal("7.250")) == "7.25%"
-    assert format_rate(Decimal("6.125")) == "6.125%"
-    assert format_rate(Decimal("6.000")) == "6.00%"
+    # One rate format everywhere (before issue 12 a message read 5.47% beside 6.125%).
+    assert format_rate(Decimal("7.250")) == "7.250\xa0%"
+    assert format_rate(Decimal("6.125")) == "6.125\xa0%"
+    assert format_rate(Decimal("5.47")) == "5.470\xa0%"
     assert format_phone("+13125550100") == "(312) 555-0100"
     assert format_phone("+447700900123") == "+447700900123"
 

@@ -65,14 +65,13 @@ def test_due_at_is_the_start_of_day_n_local_even_across_dst():
 @pytest.mark.django_db
 def test_zone_falls_back_to_the_organization_then_utc():
     org = OrganizationFactory(timezone="America/Denver")
-    assert zone_for(borrower=BorrowerFactory.build(organization=org, timezone=""), organization=org).key == (
+    nowhere = {"organization": org, "mailing_state": ""}  # no zone and no state: the organization's zone
+    assert zone_for(borrower=BorrowerFactory.build(**nowhere, timezone=""), organization=org).key == "America/Denver"
+    assert zone_for(borrower=BorrowerFactory.build(**nowhere, timezone="Mars/Olympus"), organization=org).key == (
         "America/Denver"
     )
-    assert zone_for(
-        borrower=BorrowerFactory.build(organization=org, timezone="Mars/Olympus"), organization=org
-    ).key == ("America/Denver")
     org.timezone = "Nowhere/Atall"
-    assert zone_for(borrower=BorrowerFactory.build(organization=org, timezone=""), organization=org).key == "UTC"
+    assert zone_for(borrower=BorrowerFactory.build(**nowhere, timezone=""), organization=org).key == "UTC"
 
 
 @pytest.mark.django_db

@@ -180,9 +180,11 @@ def test_crash_after_twilio_accepted_is_reconciled_by_listing_messages(opportuni
 def test_crash_before_twilio_call_is_requeued_after_twilio_confirms_nothing(opportunity, twilio, frozen):
     sequence = make_sequence(opportunity.organization, [(1, "sms")])
     enrollment = enrollment_create(opportunity=opportunity, sequence=sequence)
-    # Claimed and the pre-send write done, then the worker died before the HTTP call.
+    # Claimed and handed over (the hand-over write committed), then the worker died before the HTTP call.
     token, _ = messages_claim()
-    Message.objects.filter(claim_token=token).update(body="Hi Ana", to_address=opportunity.borrower.mobile_phone)
+    Message.objects.filter(claim_token=token).update(
+        body="Hi Ana", to_address=opportunity.borrower.mobile_phone, handed_at=MONDAY_9AM_CHICAGO
+    )
     other = message_resource(sid="SM" + "c" * 32, to=opportunity.borrower.mobile_phone, body="Something else")
     twilio.get(MESSAGES_URL, json=page([other]))
     twilio.post(

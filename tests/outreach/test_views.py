@@ -40,8 +40,11 @@ def test_borrower_page_shows_the_numbers_and_the_officer_card(client, enrollment
     html = response.content.decode()
     for text in [
         "Hi Ana",
-        "7.25%",
-        "6.125%",
+        "7.250\xa0%",
+        "6.125\xa0%",
+        "is the average market rate of the",  # whose rate, of which date, not an offer
+        "monthly payments of $2,448.23 (principal and interest only)",  # the Regulation Z terms
+        "so your actual payment will be greater",
         "$2,728.71",
         "$2,448.23",
         "$280.48",
@@ -72,7 +75,7 @@ def test_tracked_link_records_the_click_once_and_redirects(client, enrollment, d
         client.get(f"/r/{token}/go/")
     assert response.status_code == 302 and response["Location"] == "https://calendly.example.com/officer"
     enrollment.refresh_from_db()
-    assert (enrollment.status, enrollment.stop_reason) == ("stopped", "clicked")
+    assert (enrollment.status, enrollment.stop_reason) == ("paused", "clicked")
     opportunity = Opportunity.objects.get(pk=enrollment.opportunity_id)
     assert opportunity.stage == "engaged" and opportunity.attention_reason == "Borrower clicked to book a call"
     assert Activity.objects.filter(kind="clicked", message_id=message.pk, channel="email").count() == 1
@@ -103,7 +106,7 @@ def test_booking_moves_to_appointment_and_emails_the_officer(client, enrollment,
         dt.date(2026, 11, 25),
     )
     enrollment.refresh_from_db()
-    assert (enrollment.status, enrollment.stop_reason) == ("stopped", "booked")
+    assert (enrollment.status, enrollment.stop_reason) == ("paused", "booked")
     assert Opportunity.objects.get(pk=enrollment.opportunity_id).stage == "appointment"
     booked = Activity.objects.get(kind="booked")
     assert booked.body == "Call me at +13125550199 on Wednesday November 25, Morning (8–12), Evening (5–8)."
@@ -256,7 +259,7 @@ def test_scheduling_link_stops_the_sequence_even_after_an_esp_click_event(
         client.get(f"/r/{token}/go/")
         client.get(f"/r/{token}/go/")
     enrollment.refresh_from_db()
-    assert (enrollment.status, enrollment.stop_reason) == ("stopped", "clicked")
+    assert (enrollment.status, enrollment.stop_reason) == ("paused", "clicked")
     assert Opportunity.objects.get(pk=enrollment.opportunity_id).stage == "engaged"
     assert Activity.objects.filter(kind="clicked", message_id=message.pk).count() == 1
     assert len(mail.outbox) == 1  # the officer is told once

@@ -184,11 +184,12 @@ def test_email_reply_stops_the_sequence_and_tells_the_officer(client, sent, djan
         assert post_postmark_inbound(client, payload).status_code == 200  # replayed
     sent.refresh_from_db()
     opportunity = Opportunity.objects.get(pk=sent.opportunity_id)
-    assert (sent.status, sent.stop_reason) == ("stopped", "replied")
+    assert (sent.status, sent.stop_reason) == ("paused", "replied")
     assert opportunity.stage == "engaged" and opportunity.attention_reason == "Borrower replied"
     reply = Activity.objects.get(kind="replied")
     assert reply.channel == "email" and "Yes, call me after 5." in reply.body
-    assert set(sent.messages.filter(step__position__gt=2).values_list("status", flat=True)) == {"cancelled"}
+    # paused, not ended: the later steps wait for the loan officer to resume or close the sequence
+    assert set(sent.messages.filter(step__position__gt=2).values_list("status", flat=True)) == {"scheduled"}
     notice = mail.outbox[-1]
     assert notice.to == [opportunity.loan_officer.email] and notice.subject.startswith("Borrower replied:")
     assert len(mail.outbox) == 1
@@ -397,7 +398,7 @@ def test_sms_reply_is_a_stop_condition(client, sent):
     response = signed_post(client, INBOUND_URL, inbound(borrower.mobile_phone, "Yes please call me", "SMr1"))
     assert response.status_code == 200 and b"<Message>" not in response.content
     sent.refresh_from_db()
-    assert (sent.status, sent.stop_reason) == ("stopped", "replied")
+    assert (sent.status, sent.stop_reason) == ("paused", "replied")
     assert Opportunity.objects.get(pk=sent.opportunity_id).stage == "engaged"
     reply = Activity.objects.get(kind="replied")
     assert (reply.channel, reply.body, Message.objects.get(pk=reply.message_id).channel) == (

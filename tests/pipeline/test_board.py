@@ -274,7 +274,8 @@ def test_query_count_is_the_same_for_every_page_size(profile_fixture, request, o
     profile = request.getfixturevalue(profile_fixture)
     OpportunityFactory.create_batch(120, loan__loan_officer=officer)
     client = client_for(profile)
-    expected = {"officer": 8, "manager": 9, "org_admin": 10}[profile_fixture]
+    # +1 over the rows: today's rate per product, so each row can say why no message goes out on it.
+    expected = {"officer": 9, "manager": 10, "org_admin": 11}[profile_fixture]
     for per_page in (25, 100):
         with django_assert_num_queries(expected):
             response = client.get(BOARD, {"per_page": per_page, "sort": "-monthly_savings"})
@@ -290,8 +291,18 @@ def test_page_size_is_capped(officer, officer_client):
 # --- row indicators ----------------------------------------------------------------------------------------
 
 
+def price(organization, *, date, product_type="conforming", term_months=360):  # type: ignore[no-untyped-def]
+    series = RateSeriesFactory(
+        code=f"S-{product_type}-{term_months}", product_type=product_type, term_months=term_months
+    )
+    SeriesMappingFactory(organization=organization, product_type=product_type, term_months=term_months, series=series)
+    RateObservationFactory(series=series, date=date)
+    return series
+
+
 def test_row_indicators_stale_rate_no_longer_qualifies_and_attention(officer, officer_client):
     # The organization's staleness limit is 7 days; today is 2026-11-22 in Chicago.
+    price(officer.organization, date=dt.date(2026, 11, 20))
     opp(officer, market_rate_date=dt.date(2026, 11, 15), loan__borrower__last_name="Fresh")
     opp(officer, market_rate_date=dt.date(2026, 11, 14), loan__borrower__last_name="Stale")
     opp(officer, qualifies=False, loan__borrower__last_name="Gone")
@@ -300,20 +311,44 @@ def test_row_indicators_stale_rate_no_longer_qualifies_and_attention(officer, of
     table = response.context["table"]
     flags = {row.record.borrower.last_name: table.flag_list(row.record) for row in table.paginated_rows}
     assert flags["Fresh"] == []
-    assert flags["Stale"] == [("warn", "Stale rate (2026-11-14)")]
+    assert flags["Stale"] == [
+        (
+            "warn",
+            "Stale rate: The savings were computed on the rate of Nov 14, 2026, older than 7 days: "
+            "no message goes out until the match runs on today's rates.",
+        )
+    ]
     assert flags["Gone"] == [("bad", "No longer qualifies")]
     assert flags["Keen"] == [("good", "Attention: Replied to the email")]
     html = response.content.decode()
-    assert "Stale rate (2026-11-14)" in html
+    assert "no message goes out until the match runs on today&#x27;s rates" in html
     assert "No longer qualifies" in html
     assert "Attention: Replied to the email" in html
+
+
+def test_every_row_says_stale_rate_when_the_products_rate_is_stale(officer, officer_client):
+    """Rates 11 days old: no row may say "Qualifies", each says why no message goes out (fails before issue 12:
+    a row matched on a then-fresh rate kept its "Qualifies" chip while the product's rate went stale)."""
+    price(officer.organization, date=dt.date(2026, 11, 11))
+    opp(officer, market_rate_date=dt.date(2026, 11, 20), loan__borrower__last_name="Matched")
+    html = officer_client.get(BOARD).content.decode()
+    assert ">Qualifies<" not in html
+    assert "Stale rate" in html
+    assert "The Conforming 30-year rate is from Nov 11, 2026, older than 7 days" in html
+    assert "no message goes out until rates are refreshed" in html
+
+
+def test_a_row_without_any_market_rate_says_so(officer, officer_client):
+    opp(officer, loan__borrower__last_name="Unpriced")
+    html = officer_client.get(BOARD).content.decode()
+    assert "No market rate for Conforming 30-year: no message goes out until one is loaded." in html
 
 
 # --- summary strip -----------------------------------------------------------------------------------------
 
 
 def test_summary_totals_are_exact_decimals_over_the_filtered_board(officer, officer_client):
-    opp(officer, monthly_savings=Decimal("280.48"), total_interest_savings=Decimal("90875.52"))
+    opp(officer, monthly_savings=Decimal("280.48"), total_interest_savings=Decimal("90869.24"))
     opp(officer, monthly_savings=Decimal("0.01"), total_interest_savings=Decimal("0.49"))
     opp(officer, monthly_savings=Decimal("1000.00"), total_interest_savings=Decimal("1.00"), product_type="va")
     opp(officer, monthly_savings=Decimal("999.99"), total_interest_savings=Decimal("999.99"), stage="won")
@@ -321,10 +356,10 @@ def test_summary_totals_are_exact_decimals_over_the_filtered_board(officer, offi
     summary = response.context["summary"]
     assert summary.count == 2
     assert summary.monthly_savings == Decimal("280.49")
-    assert summary.total_interest_savings == Decimal("90876.01")
+    assert summary.total_interest_savings == Decimal("90869.73")
     html = response.content.decode()
     assert "$280.49" in html
-    assert "$90,876" in html
+    assert "$90,869.73" in html
 
 
 def test_summary_of_an_empty_board_is_zero(officer):
@@ -360,9 +395,12 @@ def test_summary_shows_rate_age_and_last_match_run(officer, officer_client):
         1,
     )
     html = officer_client.get(BOARD).content.decode()
+    # The tile's value is the rates' date; its age is the caption (before issue 12 the age was the value).
+    assert "Market rates as of" in html and "Today's rate" not in html
+    assert "Nov 10, 2026" in html
     assert "12 days old" in html
     assert "1 of 2 stale" in html
-    assert "2026-11-21" in html
+    assert "Nov 21, 2026" in html
     assert "1,234 matched" in html
 
 
@@ -391,7 +429,7 @@ def test_csv_export_is_the_same_filtered_scoped_sorted_table(officer, officer_cl
         loan__borrower__first_name="Ada",
         loan__borrower__last_name="Lovelace",
         monthly_savings=Decimal("280.48"),
-        total_interest_savings=Decimal("90875.52"),
+        total_interest_savings=Decimal("90869.24"),
     )
     opp(officer, loan__loan_number="LN-B", monthly_savings=Decimal("120.00"), product_type="va")
     opp(officer, loan__loan_number="LN-C", monthly_savings=Decimal("50.00"), stage="lost")
@@ -406,29 +444,39 @@ def test_csv_export_is_the_same_filtered_scoped_sorted_table(officer, officer_cl
         "Loan #",
         "Status",
         "Product",
-        "Note rate",
-        "Market rate",
-        "Spread",
-        "Monthly savings",
-        "Total interest savings",
+        "Note rate (%)",
+        "Market rate (%)",
+        "Spread (percentage points)",
+        "Monthly savings ($)",
+        "Total interest savings ($)",
         "Break-even (months)",
-        "Balance",
+        "Balance ($)",
+        "Score",
+        "Est. value (FHFA index) ($)",
+        "LTV (%)",
+        "Equity ($)",
+        "Cash-out room ($)",
         "Stage",
-        "Last contact",
+        "Last contact (YYYY-MM-DD)",
     ]
     assert body == [
         [
             "Ada Lovelace",
             "LN-A",
-            "Qualifies",
+            "Stale rate: No market rate for Conforming 30-year: no message goes out until one is loaded.",
             "Conforming",
             "7.250",
             "6.125",
             "1.125",
             "280.48",
-            "90875.52",
+            "90869.24",
             "20",
             "387493.18",
+            "",  # not scored yet: the nightly scoring writes score and figures
+            "",
+            "",
+            "",
+            "",
             "New",
             "",
         ]
@@ -446,17 +494,31 @@ def test_csv_export_for_a_manager_has_the_officer_column_and_only_the_branch(off
     assert body[0][3] == officer.display_name
 
 
-def test_xlsx_export(officer, officer_client):
-    opp(officer, loan__loan_number="LN-X1")
+def test_xlsx_export_has_numbers_percentages_and_dates(officer, officer_client):
+    opp(
+        officer,
+        loan__loan_number="LN-X1",
+        monthly_savings=Decimal("-916.95"),
+        last_contacted_at=dt.datetime(2026, 11, 22, 3, 30, tzinfo=dt.UTC),
+    )
     response = officer_client.get(BOARD, {"_export": "xlsx"})
     assert response.status_code == 200
     assert "spreadsheetml" in response["Content-Type"]
     content = b"".join(response.streaming_content) if response.streaming else response.content
     sheet = openpyxl.load_workbook(io.BytesIO(content)).active
-    values = list(sheet.values)
-    assert values[0][1] == "Loan #"
-    assert values[1][1] == "LN-X1"
-    assert len(values) == 2
+    header = [cell.value for cell in sheet[1]]
+    row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
+    assert sheet.max_row == 2
+    assert row["Loan #"].value == "LN-X1"
+    # Money: a number in a currency format (a negative amount stays a negative number).
+    assert row["Monthly savings ($)"].value == -916.95
+    assert row["Monthly savings ($)"].number_format == '"$"#,##0.00;-"$"#,##0.00'
+    # Rates: percent with three decimals (7.250 % is stored as 0.0725).
+    assert row["Note rate (%)"].value == pytest.approx(0.0725)
+    assert row["Note rate (%)"].number_format == "0.000%"
+    # Dates: a real date in the organization's zone (03:30 UTC on the 22nd is the 21st in Chicago).
+    assert row["Last contact"].value == dt.datetime(2026, 11, 21)
+    assert row["Last contact"].number_format == "mmm d, yyyy"
 
 
 def test_board_for_an_officer_with_other_branch_manager_unrelated(officer):
@@ -474,9 +536,9 @@ def test_dates_are_the_organizations_local_dates(officer, officer_client):
     # 03:30 UTC on the 22nd is still the 21st in Chicago.
     opp(officer, last_contacted_at=dt.datetime(2026, 11, 22, 3, 30, tzinfo=dt.UTC), loan__loan_number="LN-TZ")
     response = officer_client.get(BOARD)
-    assert ">2026-11-21<" in response.content.decode()
+    assert ">Nov 21, 2026<" in response.content.decode()
     header, row = csv_rows(officer_client.get(BOARD, {"_export": "csv"}))
-    assert row[header.index("Last contact")] == "2026-11-21"
+    assert row[header.index("Last contact (YYYY-MM-DD)")] == "2026-11-21"
 
 
 def test_fast_select_renders_like_a_select_and_escapes():

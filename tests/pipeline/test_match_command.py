@@ -31,7 +31,7 @@ def priced(officer):
     SeriesMappingFactory(organization=officer.organization, series=series)
     RateObservationFactory(series=series, date=dt.date(2026, 11, 20), rate=Decimal("6.125"))
     LoanFactory(loan_officer=officer)
-    LoanFactory(loan_officer=officer, product_type="jumbo")
+    LoanFactory(loan_officer=officer, product_type="jumbo", original_amount=Decimal("1000000.00"))  # jumbo-sized
     return officer.organization
 
 
@@ -98,7 +98,9 @@ def test_daily_refresh_fetches_then_matches_on_business_days(priced):
         summary = daily_refresh()
     assert summary.endswith("queued the match of 1 organization(s)")
     assert MatchRun.objects.get().trigger == "schedule"
-    assert Task.objects.get(name=f"daily-match-{priced.slug}").result.endswith("enrolled 0")
+    # rates, then house prices, then each organization's task: the match, the scoring of what it found, auto-enroll
+    assert Task.objects.get(name=f"daily-match-{priced.slug}").result.endswith("scored 1, 0 proactive; enrolled 0")
+    assert Opportunity.objects.get().score is not None
     with time_machine.travel(dt.datetime(2026, 11, 28, 11, 0, tzinfo=dt.UTC), tick=False):  # a Saturday
-        assert daily_refresh().endswith("no match on Saturday")
+        assert "no match: not a business day" in daily_refresh()
     assert MatchRun.objects.count() == 1

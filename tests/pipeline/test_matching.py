@@ -3,17 +3,17 @@ disqualify / requalify cycle, the concurrency claim. Runs on PostgreSQL and SQLi
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import random
 from decimal import Decimal
 
 import pytest
 import time_machine
-from dateutil.relativedelta import relativedelta
 
 from core.models import Organization
 from core.money import rate as round_rate
-from loans import finance
+from loans import finance, limits
 from loans.models import Loan
 from outreach.models import Enrollment
 from pipeline.models import Activity, MatchRun, Opportunity, ThresholdRule
@@ -85,13 +85,20 @@ def expected(loan: Loan, *, market: Decimal, organization: Organization) -> dict
         upb_as_of=loan.upb_as_of,
         closing_cost_fixed=organization.closing_cost_fixed,
         closing_cost_percent=organization.closing_cost_percent,
+        amortization=loan.amortization,
+        current_rate=loan.current_rate,
     )
-    spread = loan.note_rate - market
+    rate_used = finance.rate_in_force(
+        note_rate=loan.note_rate, amortization=loan.amortization, current_rate=loan.current_rate
+    )
+    spread = rate_used - market
     xstar = finance.optimal_refinance_differential(
         balance=s.balance,
         refinance_cost=s.closing_costs,
-        note_rate=loan.note_rate,
+        points=s.closing_costs - organization.closing_cost_fixed,
+        note_rate=rate_used,
         remaining_years=s.remaining_months / 12,
+        tax_rate=float(organization.marginal_tax_rate) / 100,
     )
     return {
         "remaining_months": s.remaining_months,
@@ -105,7 +112,7 @@ def expected(loan: Loan, *, market: Decimal, organization: Organization) -> dict
         "net_benefit": s.net_benefit,
         "spread": spread,
         "threshold": threshold_for(
-            bands=threshold_bands(organization=organization), product_type=loan.product_type, balance=s.balance
+            bands=threshold_bands(organization=organization), product_type=effective_product(loan), balance=s.balance
         ),
         "optimal_threshold": round_rate(xstar * 100),
         "seasoning_ok": finance.seasoning_ok(
@@ -116,7 +123,27 @@ def expected(loan: Loan, *, market: Decimal, organization: Organization) -> dict
         else None,
         "fha_streamline_ok": finance.fha_streamline_ok(rate_drop=spread) if loan.product_type == "fha" else None,
         "is_arm": loan.amortization == "arm",
+        "product_type": effective_product(loan),
+        "note_rate": rate_used,
+        "rate_is_current": rate_used is not loan.note_rate,
     }
+
+
+def effective_product(loan: Loan) -> str:
+    """Conforming or jumbo on today's balance against the county's limit (DESIGN §5); other products as they are."""
+    if loan.product_type not in ("conforming", "jumbo"):
+        return loan.product_type
+    balance = finance.balance_as_of(
+        original_amount=loan.original_amount,
+        note_rate=loan.note_rate,
+        term_months=loan.term_months,
+        first_payment_date=loan.first_payment_date,
+        as_of=AS_OF,
+        current_upb=loan.current_upb,
+        upb_as_of=loan.upb_as_of,
+    )
+    limit = limits.conforming_limit(county_fips=loan.property_county_fips, as_of=AS_OF)
+    return "jumbo" if balance > limit else "conforming"
 
 
 def snapshot() -> tuple[list[dict], list[dict]]:
@@ -138,8 +165,8 @@ def test_new_opportunity_carries_the_finance_figures(officer, org):
     assert (opp.current_balance, opp.monthly_savings, opp.total_interest_savings, opp.net_benefit) == (
         D("387493.18"),
         D("280.48"),
-        D("90875.52"),
-        D("85500.59"),
+        D("90869.24"),
+        D("85494.31"),
     )
     assert (opp.market_series, opp.market_rate, opp.market_rate_date) == (
         "OBMMIC30YF",
@@ -183,26 +210,32 @@ def random_loans(officer, n: int, seed: int = 7) -> list[Loan]:
         product, term = rng.choice(list(PRODUCTS))
         term = rng.choice([term, 240]) if term == 360 else term
         note_date = dt.date(2016, 1, 1) + dt.timedelta(days=rng.randrange(0, 3650))
-        first = (note_date.replace(day=1) + relativedelta(months=2)).replace(day=rng.choice([1, 1, 1, 15]))
+        first = finance.add_months(note_date.replace(day=1), 2)
+        day = rng.choice([1, 1, 1, 15, 29, 30, 31])  # month-end due days fall on shorter months' last day
+        first = first.replace(day=min(day, calendar.monthrange(first.year, first.month)[1]))
         amount = D(rng.randrange(60_000, 1_200_000)) + D(rng.randrange(0, 100)) / 100
         upb = None
         upb_as_of = None
         if rng.random() < 0.3:
             upb = (amount * D(rng.uniform(0.5, 0.95))).quantize(D("0.01"))
-            upb_as_of = rng.choice([None, dt.date(2026, 9, 30), dt.date(2026, 11, 1)])
+            upb_as_of = rng.choice([None, dt.date(2026, 9, 30), dt.date(2026, 11, 1), dt.date(2026, 10, 31)])
+        note_rate = D(rng.randrange(0, 9000)) / 1000
+        arm = rng.random() < 0.15
         loans.append(
             LoanFactory(
                 loan_officer=officer,
                 product_type=product,
                 term_months=term,
-                amortization="arm" if rng.random() < 0.1 else "fixed",
+                amortization="arm" if arm else "fixed",
                 original_amount=amount,
-                note_rate=D(rng.randrange(0, 9000)) / 1000,
+                note_rate=note_rate,
+                current_rate=rng.choice([None, note_rate + D("1.500"), D(rng.randrange(5000, 9000)) / 1000]),
                 note_date=note_date,
                 first_payment_date=first,
                 maturity_date=None,
                 current_upb=upb,
                 upb_as_of=upb_as_of,
+                property_county_fips=rng.choice(["", "", "06037", "17031"]),  # Los Angeles is high-cost
             )
         )
     return loans
@@ -228,7 +261,11 @@ def test_database_figures_equal_finance_row_by_row(officer, org, rule):
     opportunities = {o.loan_id: o for o in Opportunity.objects.all()}
     checked = 0
     for loan in loans:
-        code, market = PRODUCTS[(loan.product_type, 180 if loan.term_months <= 180 else 360)]
+        key = (effective_product(loan), 180 if loan.term_months <= 180 else 360)
+        if key not in PRODUCTS:  # a 15-year jumbo: no rate today
+            assert loan.pk not in opportunities
+            continue
+        code, market = PRODUCTS[key]
         if (
             finance.remaining_months(
                 first_payment_date=loan.first_payment_date, as_of=AS_OF, term_months=loan.term_months
@@ -361,8 +398,9 @@ def test_unseasoned_loan_is_matched_and_flagged(officer, org):
 def test_products_without_a_rate_are_skipped_and_reported(officer, org):
     price(org)
     LoanFactory(loan_officer=officer)
-    LoanFactory(loan_officer=officer, product_type="jumbo")
-    LoanFactory(loan_officer=officer, product_type="jumbo", term_months=180)
+    big = {"original_amount": D("1000000.00"), "property_value": D("1400000.00")}  # jumbo on today's balance
+    LoanFactory(loan_officer=officer, product_type="jumbo", **big)
+    LoanFactory(loan_officer=officer, product_type="jumbo", term_months=180, **big)
     run = match_organization(organization=org, as_of=AS_OF)
     assert (run.considered, run.matched) == (3, 1)
     assert run.rates_used["jumbo/360"] == {"series": None, "date": None, "rate": None, "loans_skipped": 1}

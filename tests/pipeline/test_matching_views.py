@@ -52,7 +52,66 @@ def test_manager_runs_the_match_now(priced, manager_client, manager, django_capt
         1,
     )
     messages = [str(m) for m in response.wsgi_request._messages]
-    assert messages == [f"The match for {priced} is queued; the board refreshes when it finishes."]
+    assert messages == [f"The match for {priced} has started; the board follows it."]
+
+
+def test_run_match_now_answers_htmx_with_the_runs_progress(priced, manager_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = manager_client.post(reverse("pipeline:run_match"), HTTP_HX_REQUEST="true")
+    run = MatchRun.objects.get()
+    assert run.status == MatchRun.Status.RUNNING and len(callbacks) == 1  # claimed now, the work is queued
+    html = response.content.decode()
+    status_url = reverse("pipeline:match_run_status", args=[run.pk])
+    assert f'hx-get="{status_url}"' in html and 'hx-trigger="every 2s"' in html
+    assert "Match running" in html
+    assert "Run match now" not in html  # no second click while it runs
+
+
+def test_a_double_click_queues_one_run(priced, manager_client, django_capture_on_commit_callbacks):
+    """The second POST finds the first run still going: the same run is followed, nothing more is queued (before
+    issue 12 every click queued a task)."""
+    with django_capture_on_commit_callbacks(execute=False) as first:
+        manager_client.post(reverse("pipeline:run_match"), HTTP_HX_REQUEST="true")
+    with django_capture_on_commit_callbacks(execute=False) as second:
+        response = manager_client.post(reverse("pipeline:run_match"), HTTP_HX_REQUEST="true")
+    run = MatchRun.objects.get()
+    assert (len(first), len(second)) == (1, 0)
+    assert reverse("pipeline:match_run_status", args=[run.pk]) in response.content.decode()
+
+
+def test_the_poll_ends_with_the_outcome_and_refreshes_the_board(
+    priced, manager_client, officer_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        manager_client.post(reverse("pipeline:run_match"), HTTP_HX_REQUEST="true")
+    run = MatchRun.objects.get()
+    status_url = reverse("pipeline:match_run_status", args=[run.pk])
+    running = officer_client.get(status_url, HTTP_HX_REQUEST="true")  # the officer's board follows it too
+    assert running.status_code == 200 and "HX-Trigger" not in running
+    assert 'hx-trigger="every 2s"' in running.content.decode()
+    for callback in callbacks:
+        callback()  # the worker runs the claimed run (django-q2 is synchronous in tests)
+    done = manager_client.get(status_url, HTTP_HX_REQUEST="true")
+    assert done["HX-Trigger"] == "match-finished"
+    html = done.content.decode()
+    assert "Match finished" in html and "1 matched, 1 new" in html
+    assert "every 2s" not in html and "Run match now" in html
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.SUCCEEDED and run.created == 1
+
+
+def test_another_organizations_run_is_a_404(manager_client):
+    from tests.factories import MatchRunFactory
+
+    other = MatchRunFactory()
+    assert manager_client.get(reverse("pipeline:match_run_status", args=[other.pk])).status_code == 404
+
+
+def test_the_board_polls_a_run_that_is_already_going(priced, officer_client):
+    run = MatchRun.objects.create(organization=priced, as_of=dt.date.today(), status="running", rule="flat")
+    html = officer_client.get(reverse("pipeline:board")).content.decode()
+    assert reverse("pipeline:match_run_status", args=[run.pk]) in html
+    assert 'hx-trigger="match-finished from:body"' in html
 
 
 def test_run_match_now_is_post_only(manager_client):

@@ -41,6 +41,9 @@ def frozen():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def opportunity(officer) -> Opportunity:  # type: ignore[no-untyped-def]
+    series = RateSeriesFactory(code="OBMMIC30YF")
+    SeriesMappingFactory(organization=officer.organization, series=series)
+    RateObservationFactory(series=series, date=dt.date(2026, 11, 20))  # today's rate: fresh
     return OpportunityFactory(
         loan__loan_officer=officer,
         loan__loan_number="LN-7001",
@@ -79,12 +82,12 @@ def test_page_shows_loan_borrower_consent_savings_threshold_and_timeline(officer
         "Grace Hopper",
         "LN-7001",
         "$280.48",  # monthly savings
-        "$90,875.52",  # total interest savings
+        "$90,869.24",  # total interest savings
         "20 months",  # break-even
-        "1.125 pts",  # spread
-        "1.020 pts",  # optimal threshold x*
-        "+0.105 above: refinance now",  # spread vs x*
-        "+0.500 above",  # spread vs the flat threshold
+        "1.125\xa0pts",  # spread
+        "1.020\xa0pts",  # optimal threshold x*
+        "0.105\xa0pts above: refinance now",  # spread vs x*
+        "0.500\xa0pts above",  # spread vs the flat threshold
         "No consent",  # SMS
         "Application form",  # consent history
         "Left a voicemail about the rate drop.",
@@ -115,9 +118,21 @@ def test_stale_rate_attention_and_no_longer_qualifies_are_shown(officer, officer
         attention_at=NOW,
     )
     html = officer_client.get(detail(opp)).content.decode()
-    assert "Stale rate: OBMMIC30YF of 2026-11-01" in html
     assert "No longer qualifies" in html
     assert "Needs attention:" in html and "Clicked the scheduling link" in html
+
+
+def test_a_stale_rate_replaces_qualifies_today_and_says_why_no_message_goes_out(officer, officer_client):
+    """Every product's rate is 11 days old: the page must not say "Qualifies today" (it did before issue 12)."""
+    series = RateSeriesFactory(code="OBMMIC30YF")
+    SeriesMappingFactory(organization=officer.organization, series=series)
+    RateObservationFactory(series=series, date=dt.date(2026, 11, 11))
+    opp = OpportunityFactory(loan__loan_officer=officer, market_rate_date=dt.date(2026, 11, 11))
+    html = officer_client.get(detail(opp)).content.decode()
+    assert "Qualifies today" not in html
+    assert "Stale rate: qualified on the OBMMIC30YF rate of Nov 11, 2026" in html
+    assert "No message goes out." in html
+    assert "The Conforming 30-year rate is from Nov 11, 2026, older than 7 days" in html
 
 
 def test_va_and_fha_flags(officer, officer_client):
@@ -161,7 +176,7 @@ def test_savings_options_same_term_equals_the_board_numbers_and_new_terms_use_th
     assert (thirty.rate, thirty.rate_source, thirty.term_months) == (Decimal("6.125"), "OBMMIC30YF", 360)
     assert thirty.savings.new_payment == Decimal("2354.45")
     assert thirty.savings.monthly_savings == Decimal("374.26")
-    assert thirty.savings.total_interest_savings == Decimal("36500.04")
+    assert thirty.savings.total_interest_savings == Decimal("36493.76")
     assert thirty.savings.break_even_months == 15
     # The 15-year term is priced at today's 15-year rate; its payment is higher than today's.
     assert (fifteen.rate, fifteen.rate_source) == (Decimal("5.500"), "OBMMIC15YF")
@@ -180,7 +195,7 @@ def test_chart_series_start_at_the_balance_end_at_zero_and_total_the_interest(op
     assert current["balance"][0] == Decimal("387493.18")
     assert current["balance"][324] == Decimal("0.00")
     assert current["interest"][0] == Decimal("0.00")
-    assert current["interest"][324] == options[0].savings.total_interest_current == Decimal("496608.86")
+    assert current["interest"][324] == options[0].savings.total_interest_current == Decimal("496602.58")
     assert current["interest"][360] == current["interest"][324]
     same = chart["options"]["same"]
     assert same["break_even_month"] == 20

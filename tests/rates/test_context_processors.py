@@ -35,8 +35,8 @@ def test_banner_shown_once_rates_are_older_than_the_limit(officer_client, one_pr
     with time_machine.travel(dt.datetime(2025, 10, 3, 16, 0, tzinfo=dt.UTC), tick=False):
         body = officer_client.get(reverse(page)).content.decode()
     assert 'id="rate-staleness"' in body
-    assert "1 product has no rate newer than 7 days (newest: 2025-09-25)" in body
-    assert "Conforming 30-year: OBMMIC30YF 6.345% of 2025-09-25, 8 days old" in body
+    assert "1 product has no rate newer than 7 days (newest: Sep 25, 2025)" in body
+    assert "Conforming 30-year: OBMMIC30YF 6.345\xa0% of Sep 25, 2025, 8 days old" in body
 
 
 def test_banner_counts_days_in_the_orgs_timezone(officer, officer_client, one_product):

@@ -157,13 +157,13 @@ def test_demo_rate_sheet_copies_latest_real_values_with_provenance():
     conf = RateSeries.objects.get(organization=org, code="DEMO-CONFORMING-30Y")
     assert conf.source == RateSeries.Source.RATE_SHEET
     assert conf.title == (
-        "Demo desk rate sheet: Conforming 30-year — value copied from FRED OBMMIC30YF of 2025-09-25 (6.345%), "
-        "dated 2026-11-22 for the demo"
+        "Demo desk rate sheet: Conforming 30-year — value copied from FRED OBMMIC30YF of Sep 25, 2025 (6.345\xa0%), "
+        "dated Nov 22, 2026 for the demo"
     )
     assert list(conf.observations.values_list("date", "rate")) == [(as_of, Decimal("6.345"))]
     # OBMMIC15YF has no shipped history: its fallback's newest real value is copied, and named.
     conf15 = RateSeries.objects.get(organization=org, code="DEMO-CONFORMING-15Y")
-    assert "FRED MORTGAGE15US of 2024-09-05 (5.470%)" in conf15.title
+    assert "FRED MORTGAGE15US of Sep 5, 2024 (5.470\xa0%)" in conf15.title
     mapping = SeriesMapping.objects.get(organization=org, product_type="conforming", term_months=360)
     assert (mapping.series, mapping.fallback_series.code) == (conf, "OBMMIC30YF")
     rates = market_rates(organization=org, as_of=as_of)

@@ -43,11 +43,11 @@ def test_rates_page_shows_rates_changes_chart_and_loan_counts(officer, officer_c
     assert response.status_code == 200
     body = response.content.decode()
     assert "refiapp runs on the real FRED history shipped with it" in body
-    assert "newest public observation is from <strong>2026-05-14</strong>" in body  # MORTGAGE30US
+    assert "newest public observation is from <strong>May 14, 2026</strong>" in body  # MORTGAGE30US
     row = re.search(
         r"<th scope=\"row\"[^>]*><a href=\"https://fred.stlouisfed.org/series/OBMMIC30YF\".*?</tr>", body, re.S
     )
-    assert "6.345%" in row.group(0) and "2025-09-25" in row.group(0)
+    assert "6.345\xa0%" in row.group(0) and "Sep 25, 2025" in row.group(0)
     assert "+0.089" in row.group(0) and "-0.169" in row.group(0)
     assert 'data-product="conforming-360">1<' in body
     assert "/static/chart.umd.min.js" in body and "/static/js/rates.js" in body
@@ -100,7 +100,7 @@ def test_rates_page_shows_rate_sheet_provenance_and_fetch_note(officer_client, o
     demo_rate_sheet_ensure(organization=officer.organization, as_of=dt.date(2026, 11, 22))
     body = officer_client.get(reverse("pipeline:rates")).content.decode()
     assert "Fetched from FRED every business day." in body
-    assert "Demo desk rate sheet: Conforming 30-year — value copied from FRED OBMMIC30YF of 2025-09-25" in body
+    assert "Demo desk rate sheet: Conforming 30-year — value copied from FRED OBMMIC30YF of Sep 25, 2025" in body
     assert "Rate-sheet upload · your organization's own series" in body
 
 
@@ -169,3 +169,47 @@ def test_single_mapping_org_without_rates_shows_empty_states(officer_client, off
     SeriesMappingFactory(organization=officer.organization)
     body = officer_client.get(reverse("pipeline:rates")).content.decode()
     assert "No product has a rate yet." in body
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_future_dated_sheet_is_refused(manager_client):
+    """Before issue 12 a sheet dated tomorrow was accepted without a word."""
+    response = upload(manager_client, "product,date,rate\nConforming 30,2026-11-23,6.125\n")
+    body = response.content.decode()
+    assert "line 2: Nov 23, 2026 is in the future (today is Nov 22, 2026 in America/Chicago)" in body
+    assert 'type="submit">Import ' not in body
+    assert not RateObservation.objects.exists()
+
+
+def _import(client, sheet: str, *, price: bool = True):  # type: ignore[no-untyped-def]
+    preview = (
+        upload(client, sheet)
+        if price
+        else client.post(
+            reverse("rates:rate_sheet"), {"file": SimpleUploadedFile("sheet.csv", sheet.encode(), "text/csv")}
+        )
+    )
+    confirm = preview.context["confirm"]
+    data = {"content": confirm.initial["content"], "use_for_pricing": "True" if price else ""}
+    return client.post(reverse("rates:rate_sheet"), data, follow=True)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_upload_reprices_the_boards_rates_and_offers_the_match(manager, manager_client):
+    """A sheet first uploaded without "price these products", then with it: the second upload must price them
+    (before issue 12 the existing series was never mapped, so the board kept its old rates), and the rates page
+    offers the match until one has run on the new rates."""
+    series_mappings_ensure_defaults(organization=manager.organization)
+    _import(manager_client, "product,date,rate\nConforming 30,2026-11-21,6.250\n", price=False)
+    response = _import(manager_client, "product,date,rate\nConforming 30,2026-11-22,6.125\n")
+    body = response.content.decode()
+    assert "The board has not seen these rates yet" in body
+    assert "Run match now" in body
+    board = manager_client.get(reverse("pipeline:board")).context
+    assert board["rates_status"].newest == dt.date(2026, 11, 22)  # the board's rate tile reads the sheet
+    from pipeline.services.matching import match_organization
+
+    match_organization(organization=manager.organization)
+    assert (
+        "The board has not seen these rates yet" not in manager_client.get(reverse("pipeline:rates")).content.decode()
+    )

@@ -70,6 +70,27 @@ def test_setup_schedules_creates_every_schedule_with_a_next_run():
             -1,
             dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC),
         ),
+        "los-syncs": (
+            "los.tasks.run_due_syncs",
+            "I",
+            15,
+            -1,
+            dt.datetime(2026, 11, 23, 9, 45, tzinfo=dt.UTC),
+        ),
+        "weekly-propensity-training": (
+            "scoring.tasks.train_all_organizations",
+            "W",
+            None,
+            -1,
+            dt.datetime(2026, 11, 29, 6, 0, tzinfo=dt.UTC),  # Sunday
+        ),
+        "monthly-borrower-digest": (
+            "scoring.tasks.send_monthly_digests",
+            "M",
+            None,
+            -1,
+            dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC),
+        ),
     }
 
 
@@ -82,7 +103,7 @@ def test_rerun_creates_no_duplicates_and_keeps_next_run():
     Schedule.objects.filter(name="weekly-reports").update(next_run=dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC))
     outcomes = setup_schedules(now=dt.datetime(2026, 11, 23, 12, 37, tzinfo=dt.UTC))
 
-    assert Schedule.objects.count() == len(SCHEDULES) == 7
+    assert Schedule.objects.count() == len(SCHEDULES) == 10
     assert [o for _, o in outcomes if o == "created"] == []
     after = rows()
     assert after["daily-rates-and-match"][4] == dt.datetime(2026, 11, 24, 11, 0, tzinfo=dt.UTC)  # kept

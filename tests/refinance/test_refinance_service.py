@@ -245,7 +245,9 @@ def test_amount_exactly_the_minimum_passes_one_cent_less_fails(loan, product):
 
 
 def test_ltv_exactly_the_maximum_passes(loan, product):
-    assert initiate(loan, new_amount=Decimal("504400.00")).status == "initiated"
+    Loan.objects.filter(pk=loan.pk).update(property_value=Decimal("407216.50"))  # 97 % of it: 395,000.005
+    loan.refresh_from_db()
+    assert initiate(loan, new_amount=Decimal("395000.00")).status == "initiated"
 
 
 def test_cash_out_refinance_uses_the_cash_out_ltv(loan, product):
@@ -303,10 +305,10 @@ RULES = [
     ),
     (
         "ltv",
+        {"property_value": Decimal("400000.00")},
         {},
-        {"new_amount": Decimal("504400.01")},
-        "Insufficient collateral: the new amount is 97.000% of the property value ($520,000.00); loan product "
-        "CONF30 allows at most 97.00% for a rate-term refinance (at most $504,400.00).",
+        "Insufficient collateral: the new amount is 98.750% of the property value ($400,000.00); loan product "
+        "CONF30 allows at most 97.00% for a rate-term refinance (at most $388,000.00).",
     ),
     (
         "effective date in the past",
@@ -364,11 +366,16 @@ def test_every_failure_is_reported_at_once(loan, product):
         "Loan LN-12345 is 60 days past due: it must be current (0 days past due) to be refinanced.",
         "The effective date 2026-11-01 is in the past (today is 2026-11-22 in America/Chicago).",
         "Loan product CONF30 has a 360-month term; the new term is 240 months.",
+        "The new amount of $900,000.00 is above today's conforming limit of $832,750.00 for the national baseline "
+        "(county unknown): loan product CONF30 is conforming; use a jumbo product.",
         "The borrower's credit score of 580 is below loan product CONF30's minimum of 620.",
         "The borrower's debt-to-income ratio (DTI) of 55.00% is above loan product CONF30's maximum of 50.00%.",
+        "The new amount is $502,006.82 above the payoff, closing costs and declared cash-out: that is undeclared "
+        "cash-out (a rate-term refinance may return at most $2,000.00). Declare it as cash-out, checked against the "
+        "cash-out LTV, or lower the amount.",
         "Insufficient collateral: the new amount is 173.077% of the property value ($520,000.00); loan product "
         "CONF30 allows at most 97.00% for a rate-term refinance (at most $504,400.00).",
-        "The new amount of $900,000.00 is above loan product CONF30's maximum loan amount of $806,500.00.",
+        "The new amount of $900,000.00 is above loan product CONF30's maximum loan amount of $832,750.00.",
     ]
 
 
@@ -381,7 +388,7 @@ def test_failures_name_the_form_fields_they_concern(loan, product):
 def test_effective_date_is_judged_in_the_organizations_timezone(loan, product):
     # 03:00 UTC on Nov 23 is still Nov 22 in Chicago: Nov 22 is today, not the past.
     with time_machine.travel(dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC), tick=False):
-        refinance = initiate(loan, effective_date=dt.date(2026, 11, 22), new_amount=Decimal("400000.00"))
+        refinance = initiate(loan, effective_date=dt.date(2026, 11, 22), new_amount=Decimal("395000.00"))
     assert refinance.effective_date == dt.date(2026, 11, 22)
 
 

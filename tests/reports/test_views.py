@@ -127,24 +127,24 @@ def test_other_organization_admin_sees_none_of_it(history):
         (
             "summary",
             [
-                ["Number", "This period", "Previous period", "Change", "Change %"],
-                ["Opportunities identified", "6", "2", "4", "200.0"],
-                ["Emails sent", "4", "1", "3", "300.0"],
-                ["SMS sent", "1", "0", "1", ""],
-                ["Delivered", "3", "1", "2", "200.0"],
-                ["Opened", "2", "1", "1", "100.0"],
-                ["Clicked", "1", "0", "1", ""],
-                ["Replied", "2", "0", "2", ""],
-                ["Appointments booked", "3", "0", "3", ""],
-                ["Applications started", "1", "0", "1", ""],
-                ["Loans won", "2", "1", "1", "100.0"],
-                ["Est. origination revenue", "8000.00", "4000.00", "4000.00", "100.0"],
+                ["Number", "Unit", "This period", "Previous period", "Change", "Change %"],
+                ["Opportunities identified", "count", "6", "2", "4", "200.0"],
+                ["Emails sent", "count", "4", "1", "3", "300.0"],
+                ["SMS sent", "count", "1", "0", "1", ""],
+                ["Delivered", "count", "3", "1", "2", "200.0"],
+                ["Opened", "count", "2", "1", "1", "100.0"],
+                ["Clicked", "count", "1", "0", "1", ""],
+                ["Replied", "count", "2", "0", "2", ""],
+                ["Appointments booked", "count", "3", "0", "3", ""],
+                ["Applications started", "count", "1", "0", "1", ""],
+                ["Loans won", "count", "2", "1", "1", "100.0"],
+                ["Est. origination revenue", "$", "8000.00", "4000.00", "4000.00", "100.0"],
             ],
         ),
         (
             "funnel",
             [
-                ["Stage", "Opportunities", "Share of identified"],
+                ["Stage", "Opportunities", "Share of identified (%)"],
                 ["Identified", "6", "100.0"],
                 ["Contacted (first message sent)", "4", "66.7"],
                 ["Delivered", "3", "50.0"],
@@ -161,7 +161,7 @@ def test_other_organization_admin_sees_none_of_it(history):
             [
                 [
                     "Spread band (points)", "Identified", "Contacted", "Replied", "Appointment", "Application", "Won",
-                    "Application rate", "Win rate", "Median match to first touch (hours)",
+                    "Application rate (%)", "Win rate (%)", "Median match to first touch (hours)",
                     "Median match to appointment (hours)",
                 ],
                 ["0.50–0.75", "2", "1", "1", "1", "1", "1", "50.0", "50.0", "1.0", "24.5"],
@@ -176,7 +176,7 @@ def test_other_organization_admin_sees_none_of_it(history):
             [
                 [
                     "Threshold rule", "Identified", "Contacted", "Replied", "Appointment", "Application", "Won",
-                    "Application rate", "Win rate", "Median match to first touch (hours)",
+                    "Application rate (%)", "Win rate (%)", "Median match to first touch (hours)",
                     "Median match to appointment (hours)",
                 ],
                 ["Flat threshold 0.500 pts", "1", "1", "1", "1", "1", "1", "100.0", "100.0", "1.0", "24.5"],
@@ -204,7 +204,7 @@ def test_csv_export_of_officers_has_a_change_column_per_number(history):
         "Emails sent",
         "Emails sent change",
     ]
-    assert rows[0][-2:] == ["Est. origination revenue", "Est. origination revenue change"]
+    assert rows[0][-2:] == ["Est. origination revenue ($)", "Est. origination revenue ($) change"]
     assert rows[1] == [
         "Alice Adams", "2", "1", "2", "1", "1", "1", "2", "1", "1", "0", "1", "1", "2", "2", "2", "2", "1", "1",
         "1", "0", "4000.00", "0.00",
