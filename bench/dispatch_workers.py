@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -242,6 +243,7 @@ def main() -> None:
         "REDIS_URL": args.redis_url,
         "DEBUG": "0",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY") or Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "EMAIL_BACKEND": "anymail.backends.sendgrid.EmailBackend",
         "SENDGRID_API_KEY": "SG.bench-only",
