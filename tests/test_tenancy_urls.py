@@ -76,10 +76,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los")
-MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los")
-TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "scoring")
-MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "scoring")
+TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "scoring")
+MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "scoring")
 EXCLUDED_NAMESPACES = ("admin", "anymail")
 MISSING_PK = 987654321
 MARKER = b"ORGB"  # in every string of organization B

@@ -452,7 +452,7 @@ def test_csv_export_is_the_same_filtered_scoped_sorted_table(officer, officer_cl
         "Break-even (months)",
         "Balance ($)",
         "Score",
-        "Est. value (FHFA index) ($)",
+        "Est. value (FHFA index)",
         "LTV (%)",
         "Equity ($)",
         "Cash-out room ($)",

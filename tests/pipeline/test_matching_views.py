@@ -59,11 +59,11 @@ def test_run_match_now_answers_htmx_with_the_runs_progress(priced, manager_clien
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = manager_client.post(reverse("pipeline:run_match"), HTTP_HX_REQUEST="true")
     run = MatchRun.objects.get()
-    assert run.status == MatchRun.Status.RUNNING and len(callbacks) == 1  # claimed now, the work is queued
+    assert run.status == MatchRun.Status.QUEUED and len(callbacks) == 1  # claimed now, the work is queued
     html = response.content.decode()
     status_url = reverse("pipeline:match_run_status", args=[run.pk])
     assert f'hx-get="{status_url}"' in html and 'hx-trigger="every 2s"' in html
-    assert "Match running" in html
+    assert "Match queued" in html
     assert "Run match now" not in html  # no second click while it runs
 
 

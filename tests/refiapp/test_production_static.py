@@ -54,7 +54,7 @@ def assert_page_and_its_static_files_answer(client: Client, url: str) -> set[str
     assert urls, f"{url} references no static file"
     for static_url in urls:
         # Hashed names prove the manifest was used, not the development storage.
-        assert re.search(r"\.[0-9a-f]{12}\.(css|js)$", static_url), static_url
+        assert re.search(r"\.[0-9a-f]{12}\.(css|js|svg|ico|png)$", static_url), static_url
         served = client.get(static_url, secure=True)
         assert served.status_code == 200, f"{static_url} on {url} answered {served.status_code}"
         body = b"".join(served.streaming_content) if served.streaming else served.content

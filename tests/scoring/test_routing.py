@@ -93,7 +93,7 @@ def test_the_digest_is_sent_from_the_loan_officer_with_value_equity_rates_and_un
     assert f"Your home's estimated value: ${cold.estimated_value:,.2f}" in body
     assert "FHFA house price index for IL through 2024 Q4" in body
     assert f"Your estimated equity: ${cold.equity:,.2f}" in body
-    assert "Your rate is 7.25%. Today's rate for a Conforming loan is 6.125%" in body
+    assert "Your rate is 7.250\xa0%. Today's rate for a Conforming loan is 6.125\xa0%" in body  # one rate format
     assert "your payment would go from $2,728.71 to about $2,448.23, $280.48 less a month" in body
     assert "Cash-out: you could take out up to" in body and "A new 30-year loan of" in body
     assert "Book a time with me: https://refi.example.test/r/" in body
