@@ -279,10 +279,9 @@ FRED_API_KEY = env_str("FRED_API_KEY")
 FRED_API_URL = env_str("FRED_API_URL", "https://api.stlouisfed.org/fred/series/observations")
 
 # LOS connections: the Fernet key(s) that encrypt stored client secrets (comma-separated: the first encrypts,
-# all decrypt, for rotation). Generate one with `python -m los.secrets`.
-FIELD_ENCRYPTION_KEY = env_secret(
-    "FIELD_ENCRYPTION_KEY", debug=DEBUG, dev_default="ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZDA="
-)
+# all decrypt, for rotation). Generate one with `python -m los.secrets`. Not needed to start (collectstatic,
+# migrate): `check --deploy` (scripts/release) fails without it, and saving or reading a secret refuses clearly.
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZDA=" if DEBUG else "")
 # Drop folders on S3 (django-storages): keys from the standard AWS environment variables or an instance role;
 # region and endpoint as for uploads (above).
 AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
