@@ -129,17 +129,39 @@ class MessageStatus(models.TextChoices):
 class MessageKind(models.TextChoices):
     SEQUENCE = "sequence", "Sequence step"
     DIGEST = "digest", "Monthly borrower digest"
+    LOCK_ALERT = "lock_alert", "Rate-lock expiry alert"
+    STATUS_UPDATE = "status_update", "Application status update"
+    CAMPAIGN = "campaign", "Rate-alert campaign"
+
+
+# Kinds rendered by the code that queues them (subject, body, body_html stored on the row); only a sequence step is
+# rendered at send time from its template. Each of them carries a ``send_key``.
+PRERENDERED_KINDS = frozenset(
+    {MessageKind.DIGEST, MessageKind.LOCK_ALERT, MessageKind.STATUS_UPDATE, MessageKind.CAMPAIGN}
+)
+# Kinds about the opportunity's outreach: cancelled when it closes (application, won, lost, archived) or its loan
+# does. A lock alert or a status update is about the application itself and goes out at the Application stage.
+OPPORTUNITY_BOUND_KINDS = frozenset({MessageKind.SEQUENCE, MessageKind.DIGEST, MessageKind.CAMPAIGN})
+# Kinds that quote the opportunity's savings: never sent on figures the match no longer finds.
+QUOTING_KINDS = frozenset({MessageKind.SEQUENCE, MessageKind.DIGEST})
 
 
 class Message(models.Model):
-    """The outbox: one row per (enrollment, step), or one monthly digest per borrower and month; claimed by the
-    dispatcher before it is sent. A sequence step is rendered at send time from its template; a digest is
-    rendered when it is queued (``subject``, ``body``, ``body_html``) and only checked and sent here."""
+    """The outbox: one row per (enrollment, step), or one pre-rendered message (monthly digest, rate-lock alert,
+    application status update, campaign email) per ``send_key``; claimed by the dispatcher before it is sent. A
+    sequence step is rendered at send time from its template; the other kinds are rendered when they are queued
+    (``subject``, ``body``, ``body_html``) and only checked and sent here."""
 
     Status = MessageStatus
     Kind = MessageKind
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SEQUENCE)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SEQUENCE)
+    send_key = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="Pre-rendered kinds: what makes the send happen at most once in the organization "
+        "(e.g. digest:<borrower>:<month>, lock:<application>:<expiration>, campaign:<campaign>:<borrower>).",
+    )
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
     step = models.ForeignKey(SequenceStep, on_delete=models.PROTECT, null=True, blank=True, related_name="messages")
     digest_month = models.DateField(null=True, blank=True, help_text="Digests: the first day of their month.")
@@ -188,10 +210,31 @@ class Message(models.Model):
                 condition=Q(kind="digest"),
                 name="%(app_label)s_%(class)s_one_digest_per_month",
             ),
+            # Every other kind's send key: at most once per key in the organization.
+            models.UniqueConstraint(
+                fields=["organization", "send_key"],
+                condition=~Q(send_key=""),
+                name="%(app_label)s_%(class)s_one_per_send_key",
+            ),
             models.CheckConstraint(
                 condition=(
-                    Q(kind="sequence", enrollment__isnull=False, step__isnull=False, digest_month__isnull=True)
+                    Q(
+                        kind="sequence",
+                        enrollment__isnull=False,
+                        step__isnull=False,
+                        digest_month__isnull=True,
+                        send_key="",
+                    )
                     | Q(kind="digest", enrollment__isnull=True, step__isnull=True, digest_month__isnull=False)
+                    | (
+                        Q(
+                            kind__in=["lock_alert", "status_update", "campaign"],
+                            enrollment__isnull=True,
+                            step__isnull=True,
+                            digest_month__isnull=True,
+                        )
+                        & ~Q(send_key="")
+                    )
                 ),
                 name="%(app_label)s_%(class)s_kind_fields",
             ),

@@ -42,7 +42,7 @@ from django.utils import timezone
 from core.choices import Channel, term_bucket
 from core.models import Organization
 from loans.models import Borrower, Loan
-from outreach.models import Enrollment, Message
+from outreach.models import OPPORTUNITY_BOUND_KINDS, PRERENDERED_KINDS, QUOTING_KINDS, Enrollment, Message
 from outreach.rendering import Links, Rendered, TemplateError, absolute, links_for, render_step, token_context
 from outreach.sendwindow import send_wait, window_end_for, zone_for, zones_for
 from outreach.services.consent import borrower_mark_undeliverable, borrower_opt_out
@@ -156,7 +156,7 @@ def messages_claim(*, now: dt.datetime | None = None, limit: int = BATCH_SIZE) -
     token = uuid.uuid4().hex
     candidates = list(
         Message.objects.filter(status=Message.Status.SCHEDULED, due_at__lte=now)
-        .filter(Q(enrollment__status=Enrollment.Status.ACTIVE) | Q(kind=Message.Kind.DIGEST))
+        .filter(Q(enrollment__status=Enrollment.Status.ACTIVE) | ~Q(kind=Message.Kind.SEQUENCE))
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
@@ -284,9 +284,9 @@ class Dispatcher(MessageRecorder):
         )
         blocked = (
             (Q(kind=Message.Kind.SEQUENCE) & ~Q(enrollment__status=Enrollment.Status.ACTIVE))
-            | Q(opportunity__stage__in=list(STOP_STAGES))
-            | Q(opportunity__qualifies=False)
-            | ~Q(opportunity__loan__status=Loan.Status.ACTIVE)
+            | Q(kind__in=OPPORTUNITY_BOUND_KINDS, opportunity__stage__in=list(STOP_STAGES))
+            | Q(kind__in=QUOTING_KINDS, opportunity__qualifies=False)
+            | (Q(kind__in=OPPORTUNITY_BOUND_KINDS) & ~Q(opportunity__loan__status=Loan.Status.ACTIVE))
             | Q(borrower__do_not_contact=True)
             | email_blocked
             | sms_blocked
@@ -329,11 +329,15 @@ class Dispatcher(MessageRecorder):
     def _prepare(self, message: Message, token: str, *, now: dt.datetime) -> Prepared | None:
         """Every check that can stop, hold or suppress the message; then render it. None: handled here.
 
-        A monthly digest (no enrollment) was rendered when it was queued: it gets the same checks except the
-        sequence's, and is cancelled rather than held when its figures lapse (next month's quotes fresh ones)."""
+        A pre-rendered message (digest, lock alert, status update, campaign; no enrollment) was rendered when it
+        was queued: it gets the same consent, officer and send-window checks, and those of the opportunity's that
+        apply to its kind (``OPPORTUNITY_BOUND_KINDS``, ``QUOTING_KINDS``). A digest is cancelled rather than held
+        when its figures lapse (next month's quotes fresh ones)."""
         enrollment, opportunity, borrower = message.enrollment, message.opportunity, message.borrower
         organization = message.organization
-        digest = message.kind == Message.Kind.DIGEST
+        prerendered = message.kind in PRERENDERED_KINDS
+        bound = message.kind in OPPORTUNITY_BOUND_KINDS
+        quoting = message.kind in QUOTING_KINDS
 
         if enrollment is not None and enrollment.status in (Enrollment.Status.STOPPED, Enrollment.Status.COMPLETED):
             self._close(
@@ -344,20 +348,20 @@ class Dispatcher(MessageRecorder):
         if enrollment is not None and enrollment.status == Enrollment.Status.PAUSED:
             self._hold(message, token, due_at=message.due_at, reason="Sequence paused.")
             return None
-        if opportunity.stage in STOP_STAGES:
+        if bound and opportunity.stage in STOP_STAGES:
             if enrollment is not None:
                 enrollment_stop(enrollment=enrollment, reason=STOP_STAGES[opportunity.stage])
             self._close(message, token, Message.Status.CANCELLED, f"Opportunity is {opportunity.get_stage_display()}.")
             self.stats.cancelled += 1
             return None
-        if opportunity.loan.status != Loan.Status.ACTIVE:
+        if bound and opportunity.loan.status != Loan.Status.ACTIVE:
             if enrollment is not None:
                 enrollment_stop(enrollment=enrollment, reason=Enrollment.StopReason.CLOSED)
             self._close(message, token, Message.Status.CANCELLED, "The loan is no longer active.")
             self.stats.cancelled += 1
             return None
-        figures = self._figures_reason(opportunity=opportunity, organization=organization, now=now)
-        if figures and digest:
+        figures = self._figures_reason(opportunity=opportunity, organization=organization, now=now) if quoting else ""
+        if figures and prerendered:
             self._close(message, token, Message.Status.CANCELLED, figures)
             self.stats.cancelled += 1
             return None
@@ -374,7 +378,9 @@ class Dispatcher(MessageRecorder):
         if officer is None or not officer.is_active or not officer.email:
             self._fail(message, token, code="no_officer", text="No active loan officer to send in the name of.")
             return None
-        stale = "" if digest else self._stale_rate_reason(opportunity=opportunity, organization=organization, now=now)
+        stale = (
+            "" if prerendered else self._stale_rate_reason(opportunity=opportunity, organization=organization, now=now)
+        )
         if stale:
             self._hold(message, token, due_at=now + STALE_RATE_RECHECK, reason=stale)
             return None
@@ -385,7 +391,7 @@ class Dispatcher(MessageRecorder):
             return None
 
         links = links_for(opportunity_id=opportunity.pk, borrower_id=borrower.pk, message_id=message.pk)
-        if digest:
+        if prerendered:
             rendered = Rendered(
                 channel=message.channel, subject=message.subject, text=message.body, html=message.body_html
             )
@@ -561,7 +567,7 @@ def message_requeue(*, message: Message, actor: Any = None) -> Message:
     """A manager re-queues a failed message (e.g. an ``unconfirmed`` email they checked was never sent)."""
     if message.status != Message.Status.FAILED:
         raise ValueError("Only a failed message can be re-queued.")
-    if message.enrollment is None:  # a digest: no sequence to revive
+    if message.enrollment is None:  # pre-rendered (digest, alert, campaign): no sequence to revive
         pass
     elif message.enrollment.status == Enrollment.Status.STOPPED:
         raise ValueError("The sequence was stopped; start a new enrollment instead.")

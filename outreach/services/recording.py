@@ -35,6 +35,8 @@ def sent_text(message: Message) -> str:
     """The "sent" timeline entry's text."""
     if message.kind == Message.Kind.DIGEST:
         return f"Monthly digest ({message.digest_month:%B %Y}) sent to {message.to_address}."
+    if message.kind != Message.Kind.SEQUENCE:
+        return f"{message.get_kind_display()} ({message.get_channel_display()}) sent to {message.to_address}."
     return f"Day {message.step.day_offset} {message.get_channel_display()} sent to {message.to_address}."
 
 
