@@ -102,6 +102,15 @@ SCHEDULES: list[ScheduleSpec] = [
         period=dt.timedelta(minutes=5),
         first_run=lambda now: _next_minute(now, 5),
     ),
+    # CRM webhooks: new timeline and refinance events become deliveries, and due deliveries (retries) are sent.
+    ScheduleSpec(
+        name="send-webhooks",
+        func="webhooks.tasks.send_webhooks",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+        period=dt.timedelta(minutes=1),
+        first_run=lambda now: _next_minute(now, 1),
+    ),
     # Opportunities created between daily matches ("Run match now") are auto-enrolled within 15 minutes.
     ScheduleSpec(
         name="enroll-new-opportunities",

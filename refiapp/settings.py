@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "refinance",
     "reports",
     "los",
+    "webhooks",
     "scoring",
     "refiapp",
 ]
@@ -286,6 +287,10 @@ FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "ZGV2LW9ubHktZmllbGQta2V5
 # region and endpoint as for uploads (above).
 AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
 AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
+
+# CRM webhooks: on, a webhook URL may be http and resolve to a private, loopback or link-local address (development,
+# or a CRM on the same private network); off (default), only https URLs of public addresses are called.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
 
 # API rate limit per token, and the largest command body (a command is about 1 KB): larger ones get a JSON 413.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120)
