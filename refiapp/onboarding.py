@@ -72,6 +72,11 @@ MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "processedfile": ("view",),
         "application": ("view",),
     },
+    # CRM webhooks: the admin shows them to org admins only (the group holds the permissions for both roles).
+    "webhooks": {
+        "webhookendpoint": ("add", "change", "delete", "view"),
+        "webhookdelivery": ("view",),
+    },
     "scoring": {
         "scoringpolicy": ("add", "change", "view"),
         "propensitymodel": ("view",),

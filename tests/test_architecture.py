@@ -23,8 +23,9 @@ ALLOWED: dict[str, set[str]] = {
     "refinance": {"core", "loans", "rates", "pipeline"},
     "reports": {"core", "loans", "pipeline", "outreach"},
     "los": {"core", "loans"},
+    "webhooks": {"core", "loans", "pipeline", "outreach", "refinance"},
     "scoring": {"core", "loans", "rates", "pipeline", "outreach"},
-    "refiapp": {"core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "scoring"},
+    "refiapp": {"core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "webhooks", "scoring"},
 }
 APPS = set(ALLOWED)
 MAX_LINES = 600

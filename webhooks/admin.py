@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -69,6 +70,12 @@ class WebhookEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["organization", "url", "description", "is_active", "events"]
+
+        @staticmethod
+        def formfield_callback(field: Any, **kwargs: Any) -> Any:
+            if isinstance(field, models.URLField):
+                kwargs.setdefault("assume_scheme", "https")
+            return field.formfield(**kwargs)
 
     def _post_clean(self) -> None:
         super()._post_clean()

@@ -49,6 +49,13 @@ def test_setup_schedules_creates_every_schedule_with_a_next_run():
             -1,
             dt.datetime(2026, 11, 23, 9, 40, tzinfo=dt.UTC),
         ),
+        "send-webhooks": (
+            "webhooks.tasks.send_webhooks",
+            "I",
+            1,
+            -1,
+            dt.datetime(2026, 11, 23, 9, 38, tzinfo=dt.UTC),
+        ),
         "enroll-new-opportunities": (
             "outreach.tasks.enroll_new_opportunities",
             "I",
@@ -103,7 +110,7 @@ def test_rerun_creates_no_duplicates_and_keeps_next_run():
     Schedule.objects.filter(name="weekly-reports").update(next_run=dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC))
     outcomes = setup_schedules(now=dt.datetime(2026, 11, 23, 12, 37, tzinfo=dt.UTC))
 
-    assert Schedule.objects.count() == len(SCHEDULES) == 10
+    assert Schedule.objects.count() == len(SCHEDULES) == 11
     assert [o for _, o in outcomes if o == "created"] == []
     after = rows()
     assert after["daily-rates-and-match"][4] == dt.datetime(2026, 11, 24, 11, 0, tzinfo=dt.UTC)  # kept
