@@ -101,7 +101,7 @@ def _mine(delivery: WebhookDelivery, token: str) -> QuerySet:
 
 def signed_request(delivery: WebhookDelivery, *, secret: str, now: dt.datetime) -> tuple[bytes, dict[str, str]]:
     """The body and the Standard Webhooks headers of ``delivery`` (signature over id.timestamp.body)."""
-    body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
+    body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
     stamp = now.astimezone(dt.UTC).replace(microsecond=0)
     headers = {
         "Content-Type": "application/json",
