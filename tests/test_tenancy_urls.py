@@ -39,6 +39,8 @@ from core.tenancy import TenantQuerySet
 from loans.models import ConsentEvent, Loan, LoanImport
 from loans.services.imports import loan_import_preview
 from los.models import Application, LosConnection, LosSync, ProcessedFile
+from webhooks import secrets as webhook_secrets
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 from outreach.models import BookingRequest, Enrollment
 from outreach.rendering import page_token, unsubscribe_token
 from pipeline.models import Opportunity
@@ -76,8 +78,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "scoring")
-MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "scoring")
+TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "webhooks", "scoring")
+MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "webhooks", "scoring")
 EXCLUDED_NAMESPACES = ("admin", "anymail")
 MISSING_PK = 987654321
 MARKER = b"ORGB"  # in every string of organization B
@@ -667,6 +669,20 @@ def _application(t: Tenant) -> Application:
     )  # fmt: skip
 
 
+def _webhook_endpoint(t: Tenant) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(
+        organization=t.org, url=f"https://{t.tag.lower()}.crm.example.com/hooks", description=f"{t.tag} CRM",
+        secret_encrypted=webhook_secrets.encrypt("whsec_" + "A" * 32),
+    )  # fmt: skip
+
+
+def _webhook_delivery(t: Tenant) -> WebhookDelivery:
+    return WebhookDelivery.objects.create(
+        organization=t.org, endpoint=_webhook_endpoint(t), event_id=f"msg_{t.tag}1", event_type="message.sent",
+        activity_id=1, occurred_at=NOW, status="delivered", response_body=f"{t.tag} ok",
+    )  # fmt: skip
+
+
 def _api_token(t: Tenant) -> Any:
     token, _ = api_token_create(organization=t.org, user=t.admin.user, name=f"{t.tag} LOS")
     return token
@@ -702,6 +718,8 @@ ADMIN_MAKERS: dict[str, Callable[[Tenant], models.Model]] = {
     "los.LosSync": _los_sync,
     "los.ProcessedFile": _processed_file,
     "los.Application": _application,
+    "webhooks.WebhookEndpoint": _webhook_endpoint,
+    "webhooks.WebhookDelivery": _webhook_delivery,
     "scoring.ScoringPolicy": lambda t: ScoringPolicy.objects.create(organization=t.org),
     "scoring.PropensityModel": lambda t: model_ensure(organization=t.org),
     "scoring.ScoringRun": lambda t: ScoringRun.objects.create(organization=t.org, started_at=NOW),
@@ -722,6 +740,9 @@ NO_ORGANIZATION_ADMINS = {
     "outreach.LocalSms",
     "scoring.HousePriceIndex",
 }
+
+# Admins only an organization's admins open (branch managers and loan officers get 403 even with permissions).
+ORG_ADMIN_ONLY_ADMINS = {"webhooks.WebhookEndpoint", "webhooks.WebhookDelivery"}
 
 # Admin URLs beyond Django's own (changelist/add/change/delete/history) that take an object id.
 ADMIN_EXTRA_URLS = {
@@ -821,7 +842,10 @@ def test_admin_shows_nothing_of_another_organization(model, org_a, org_b, staff_
     label = model._meta.label
     model_admin = admin.site._registry[model]
     mine, theirs = ADMIN_MAKERS[label](org_a), ADMIN_MAKERS[label](org_b)
-    client = client_for(staff_manager)
+    staff = org_a.admin if label in ORG_ADMIN_ONLY_ADMINS else staff_manager
+    if staff is org_a.admin:
+        staff.user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=MANAGER_APPS))
+    client = client_for(staff)
     before = snapshot(theirs)
 
     # Changelist (and a search for B's marker): B's row is not listed, no string of B is on the page.
@@ -839,7 +863,7 @@ def test_admin_shows_nothing_of_another_organization(model, org_a, org_b, staff_
     own_page = client.get(_admin_url(model, "change", mine.pk))
     assert own_page.status_code == 200
     assert_no_b(own_page.content)
-    request = _request_for(staff_manager.user)
+    request = _request_for(staff.user)
     if model_admin.has_add_permission(request):
         add_page = client.get(_admin_url(model, "add"))
         assert add_page.status_code == 200
@@ -894,6 +918,21 @@ def test_admin_extra_urls_are_404_for_another_organization(name, org_a, org_b, s
 def test_admins_without_an_organization_are_closed_to_managers(model, staff_manager):
     client = client_for(staff_manager)
     assert client.get(_admin_url(model, "changelist")).status_code == 403
+
+
+@pytest.mark.parametrize("label", sorted(ORG_ADMIN_ONLY_ADMINS))
+@pytest.mark.parametrize("role", ["manager", "officer"])
+def test_org_admin_only_admins_are_closed_to_managers_and_officers(label, role, org_a, staff_manager):
+    model = apps.get_model(label)
+    mine = ADMIN_MAKERS[label](org_a)
+    profile = getattr(org_a, role)
+    profile.user.is_staff = True
+    profile.user.save()
+    profile.user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=MANAGER_APPS))
+    client = client_for(profile)
+    assert client.get(_admin_url(model, "changelist")).status_code == 403
+    assert client.get(_admin_url(model, "change", mine.pk)).status_code in (302, 403)
+    assert model._meta.verbose_name_plural.lower() not in client.get(reverse("admin:index")).content.decode().lower()
 
 
 def test_admin_index_lists_only_the_managers_apps(staff_manager):
