@@ -39,8 +39,6 @@ from core.tenancy import TenantQuerySet
 from loans.models import ConsentEvent, Loan, LoanImport
 from loans.services.imports import loan_import_preview
 from los.models import Application, LosConnection, LosSync, ProcessedFile
-from webhooks import secrets as webhook_secrets
-from webhooks.models import WebhookDelivery, WebhookEndpoint
 from outreach.models import BookingRequest, Enrollment
 from outreach.rendering import page_token, unsubscribe_token
 from pipeline.models import Opportunity
@@ -74,6 +72,8 @@ from tests.factories import (
     ThresholdRuleFactory,
     UserFactory,
 )
+from webhooks import secrets as webhook_secrets
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
