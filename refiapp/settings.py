@@ -43,8 +43,9 @@ INSTALLED_APPS = [
     "pipeline",
     "outreach",
     "refinance",
-    "reports",
     "los",
+    "campaigns",
+    "reports",
     "scoring",
     "refiapp",
 ]

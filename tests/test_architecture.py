@@ -21,10 +21,22 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": {"core", "loans", "rates"},
     "outreach": {"core", "loans", "rates", "pipeline"},
     "refinance": {"core", "loans", "rates", "pipeline"},
-    "reports": {"core", "loans", "pipeline", "outreach"},
+    "reports": {"core", "loans", "pipeline", "outreach", "campaigns"},
     "los": {"core", "loans"},
     "scoring": {"core", "loans", "rates", "pipeline", "outreach"},
-    "refiapp": {"core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "scoring"},
+    "campaigns": {"core", "loans", "rates", "pipeline", "outreach"},
+    "refiapp": {
+        "core",
+        "loans",
+        "rates",
+        "pipeline",
+        "outreach",
+        "refinance",
+        "reports",
+        "los",
+        "scoring",
+        "campaigns",
+    },
 }
 APPS = set(ALLOWED)
 MAX_LINES = 600
