@@ -49,7 +49,9 @@ def book(officer) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "opted_out": opportunity_for(officer, loan__borrower__email_opted_out_at=MONDAY_9AM_CHICAGO),
         "undeliverable": opportunity_for(officer, loan__borrower__email_undeliverable_reason="hard bounce"),
         "dnc": opportunity_for(officer, loan__borrower__do_not_contact=True),
-        "old_loan": opportunity_for(officer, loan__note_date=dt.date(2021, 6, 1), loan__first_payment_date=dt.date(2021, 8, 1)),
+        "old_loan": opportunity_for(
+            officer, loan__note_date=dt.date(2021, 6, 1), loan__first_payment_date=dt.date(2021, 8, 1)
+        ),
         "small_spread": opportunity_for(officer, spread=Decimal("0.500")),
         "applied": opportunity_for(officer, stage=Opportunity.Stage.APPLICATION),
     }

@@ -84,7 +84,7 @@ def test_send_queues_exactly_one_email_per_borrower_and_freezes_the_count(book, 
     for message in messages:
         assert message.kind == Message.Kind.CAMPAIGN and message.status == Message.Status.SCHEDULED
         assert message.subject.endswith("a note on today's mortgage rates")
-        assert f"/u/" in message.body and "100 Main Street" in message.body and message.body_html
+        assert "/u/" in message.body and "100 Main Street" in message.body and message.body_html
     queued = Activity.objects.filter(kind=Activity.Kind.QUEUED, message_id__in=[m.pk for m in messages])
     assert queued.count() == 2
 
@@ -192,7 +192,14 @@ def test_stats_count_sends_opens_clicks_replies_and_bookings(book, manager):
     stats = campaign_stats(campaign)
     assert (stats.queued, stats.sent, stats.delivered, stats.opened, stats.clicked) == (2, 2, 2, 1, 1)
     assert (stats.replied, stats.booked, stats.not_sent) == (1, 1, 0)
-    assert [key for key, _label, _value in stats.shown] == ["sent", "delivered", "opened", "clicked", "replied", "booked"]
+    assert [key for key, _label, _value in stats.shown] == [
+        "sent",
+        "delivered",
+        "opened",
+        "clicked",
+        "replied",
+        "booked",
+    ]
 
 
 def test_a_loan_officer_cannot_create_a_campaign(officer):

@@ -55,7 +55,9 @@ def test_manager_creates_previews_and_sends_from_board_filters(book, manager):
     assert b'data-testid="stat-sent"' in sent_page.content
     assert b"Rates fell" in client.get(reverse("campaigns:list")).content
     # A sent campaign cannot be edited.
-    edit = client.post(reverse("campaigns:edit", args=[campaign.pk]), {"name": "x", "subject_template": "s", "body_template": "b"})
+    edit = client.post(
+        reverse("campaigns:edit", args=[campaign.pk]), {"name": "x", "subject_template": "s", "body_template": "b"}
+    )
     assert edit.status_code == 302
     campaign.refresh_from_db()
     assert campaign.name == "Rates fell"
@@ -156,4 +158,3 @@ def test_edit_a_draft(book, manager):
     assert good.status_code == 302
     campaign.refresh_from_db()
     assert (campaign.name, campaign.body_template) == ("New", "Hello {{ lo_name }}")
-
