@@ -18,6 +18,16 @@ from tests.outreach.conftest import fresh_rates
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+def accessibility_problems(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's serious and critical violations on the page (labels, names, roles, contrast)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']}" for v in results.response["violations"] if v.get("impact") in ("serious", "critical")
+    ]
+
+
 def make_book(username: str):  # type: ignore[no-untyped-def]
     officer = LoanOfficerFactory(display_name="Laura Officer")
     BranchManagerFactory(user=UserFactory(username=username), branch=officer.branch, organization=officer.organization)
@@ -60,6 +70,7 @@ def test_manager_creates_and_sends_a_campaign_from_board_filters(page, live_serv
     expect(page.get_by_test_id("recipient-count")).to_contain_text("2 consenting recipients")
     expect(page.get_by_test_id("preview-body")).to_contain_text("<b>Bo")  # shown as text, not markup
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert accessibility_problems(page) == []
     page.get_by_label("Name").fill("Rates fell this month")
     page.get_by_role("button", name="Save draft").click()
 
@@ -69,6 +80,7 @@ def test_manager_creates_and_sends_a_campaign_from_board_filters(page, live_serv
     expect(page.get_by_test_id("campaign-status")).to_have_text("Sent")
     expect(page.get_by_test_id("stat-recipients")).to_have_text("2")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert accessibility_problems(page) == []
 
     campaign = Campaign.objects.get(name="Rates fell this month")
     assert campaign_messages(campaign).count() == 2
