@@ -16,6 +16,7 @@ from core.choices import ProductType
 from core.models import Branch, LoanOfficer
 from core.tenancy import profile_for
 from loans.filters import name_or_number
+from loans.finance import add_months
 from pipeline.models import Opportunity
 
 # --- The pipeline board -------------------------------------------------------------------------------------
@@ -64,6 +65,10 @@ class FastSelect(forms.Select):
         return format_html('<select name="{}"{}>{}</select>', context["name"], attributes, mark_safe("".join(options)))
 
 
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
 class OpportunityBoardFilterSet(django_filters.FilterSet):
     """The board's filters; they combine (AND). The stage defaults to the open stages."""
 
@@ -102,6 +107,21 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
         choices=[(PRESET_CALL_FIRST, "Call first")],
         empty_label="None",
     )
+    min_spread = django_filters.NumberFilter(
+        label="Min spread (pts)",
+        field_name="spread",
+        lookup_expr="gte",
+        min_value=Decimal("0"),
+        max_value=Decimal("20"),
+        widget=forms.NumberInput(attrs={"step": "0.001", "min": "0", "max": "20", "inputmode": "decimal"}),
+    )
+    note_within_months = IntegerFilter(
+        label="Closed within (months)",
+        method="filter_note_within",
+        min_value=1,
+        max_value=600,
+        widget=forms.NumberInput(attrs={"step": "1", "min": "1", "max": "600", "inputmode": "numeric"}),
+    )
     qualifies = django_filters.ChoiceFilter(
         label="Qualifies now",
         method="filter_qualifies",
@@ -128,6 +148,8 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
             "min_savings",
             "min_score",
             "preset",
+            "min_spread",
+            "note_within_months",
             "qualifies",
             "per_page",
         ]
@@ -181,6 +203,14 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
             .filter(Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=day_start))
             .order_by(F("score").desc(), "pk")
         )
+
+    def filter_note_within(self, queryset: QuerySet[Opportunity], name: str, value: int) -> QuerySet[Opportunity]:
+        """Loans closed (note date) in the last ``value`` whole months before the organization's today."""
+        if value is None:
+            return queryset
+        profile = profile_for(self.request.user) if self.request is not None else None
+        today = profile.organization.today() if profile else timezone.localdate()
+        return queryset.filter(loan__note_date__gte=add_months(today, -value))
 
     def filter_qualifies(self, queryset: QuerySet[Opportunity], name: str, value: str) -> QuerySet[Opportunity]:
         if value in ("yes", "no"):

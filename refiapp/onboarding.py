@@ -62,6 +62,9 @@ MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "localsms": ("view",),
         "bookingrequest": ("change", "view"),
     },
+    "campaigns": {
+        "campaign": ("view",),
+    },
     "reports": {
         "weeklyreportsend": ("view",),
     },

@@ -43,9 +43,10 @@ INSTALLED_APPS = [
     "pipeline",
     "outreach",
     "refinance",
-    "reports",
     "los",
     "webhooks",
+    "campaigns",
+    "reports",
     "scoring",
     "refiapp",
 ]

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("outreach.urls")),
     path("anymail/", include("anymail.urls")),
     path("reports/", include("reports.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("scoring/", include("scoring.urls")),
 ]
 

@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from campaigns.selectors import STAT_LABELS
 from core.tables import safe_row
 from reports.formatting import csv_value, display, display_change
 from reports.selectors import PERIOD_METRICS, CohortRow, Report, percent_change
@@ -294,6 +295,28 @@ def deciles_table(report: Report) -> ReportTable:
     return table
 
 
+def campaigns_table(report: Report) -> ReportTable:
+    """The campaigns sent in the period, each with its results so far (managers; empty for loan officers)."""
+    table = ReportTable(
+        key="campaigns",
+        title="Campaigns",
+        columns=[
+            Column("campaign", "Campaign"),
+            Column("recipients", "Recipients"),
+            *[Column(key, label) for key, label in STAT_LABELS],
+        ],
+    )
+    for result in report.campaigns:
+        table.rows.append(
+            [
+                Cell(result.campaign.name),
+                Cell(result.campaign.recipient_count or 0, "count"),
+                *[Cell(value, "count") for _key, _label, value in result.stats.shown],
+            ]
+        )
+    return table
+
+
 def report_tables(report: Report) -> dict[str, ReportTable]:
     return {
         "summary": summary_table(report),
@@ -302,4 +325,5 @@ def report_tables(report: Report) -> dict[str, ReportTable]:
         "bands": bands_table(report),
         "rules": rules_table(report),
         "deciles": deciles_table(report),
+        "campaigns": campaigns_table(report),
     }

@@ -44,6 +44,7 @@ from django.db.models import (
 from django.db.models.functions import Ntile, RowNumber
 from django.utils import timezone
 
+from campaigns.selectors import CampaignResult, campaign_results
 from core.choices import Channel
 from core.models import LoanOfficer, Organization
 from core.money import money
@@ -196,6 +197,7 @@ class Report:
     bands: list[CohortRow]
     rules: list[CohortRow]
     deciles: list[DecileRow] = field(default_factory=list)
+    campaigns: list[CampaignResult] = field(default_factory=list)
 
     @property
     def funnel(self) -> list[tuple[str, str, int, Decimal | None]]:
@@ -582,4 +584,5 @@ def report_build(*, user: Any, period: Period, now: dt.datetime | None = None) -
         bands=cohort_by_band(counts, medians),
         rules=cohort_by_rule(counts, medians),
         deciles=cohort_by_score_decile(qs),
+        campaigns=campaign_results(user=user, sent_from=period.start_at, sent_before=period.end_at),
     )

@@ -21,11 +21,24 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": {"core", "loans", "rates"},
     "outreach": {"core", "loans", "rates", "pipeline"},
     "refinance": {"core", "loans", "rates", "pipeline"},
-    "reports": {"core", "loans", "pipeline", "outreach"},
+    "reports": {"core", "loans", "pipeline", "outreach", "campaigns"},
     "los": {"core", "loans"},
     "webhooks": {"core", "loans", "pipeline", "outreach", "refinance"},
     "scoring": {"core", "loans", "rates", "pipeline", "outreach"},
-    "refiapp": {"core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "webhooks", "scoring"},
+    "campaigns": {"core", "loans", "rates", "pipeline", "outreach"},
+    "refiapp": {
+        "core",
+        "loans",
+        "rates",
+        "pipeline",
+        "outreach",
+        "refinance",
+        "reports",
+        "los",
+        "scoring",
+        "campaigns",
+        "webhooks",
+    },
 }
 APPS = set(ALLOWED)
 MAX_LINES = 600

@@ -34,6 +34,7 @@ from django.db import models
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from campaigns.models import Campaign
 from core.models import LoanOfficer, Organization
 from core.tenancy import TenantQuerySet
 from loans.models import ConsentEvent, Loan, LoanImport
@@ -78,8 +79,32 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-TRACKED_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "webhooks", "scoring")
-MANAGER_APPS = ("core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "webhooks", "scoring")
+TRACKED_APPS = (
+    "core",
+    "loans",
+    "rates",
+    "pipeline",
+    "outreach",
+    "refinance",
+    "reports",
+    "los",
+    "scoring",
+    "campaigns",
+    "webhooks",
+)
+MANAGER_APPS = (
+    "core",
+    "loans",
+    "rates",
+    "pipeline",
+    "outreach",
+    "refinance",
+    "reports",
+    "los",
+    "scoring",
+    "campaigns",
+    "webhooks",
+)
 EXCLUDED_NAMESPACES = ("admin", "anymail")
 MISSING_PK = 987654321
 MARKER = b"ORGB"  # in every string of organization B
@@ -248,6 +273,7 @@ class UrlCase:
     make: Callable[[Tenant], Target]
     methods: tuple[str, ...]
     label: str = ""
+    owner: str = "officer"  # the role that reaches its own row (campaigns: a branch manager)
 
     @property
     def id(self) -> str:
@@ -303,6 +329,19 @@ def _enrollment(action: str, status: str) -> Callable[[Tenant], Target]:
     return make
 
 
+def _campaign(t: Tenant, **data: Any) -> Target:
+    campaign = Campaign.objects.create(
+        organization=t.org,
+        branch=t.branch,
+        name=f"{t.tag} rate alert",
+        filters="min_spread=0.75",
+        subject_template=f"{t.tag} subject",
+        body_template=f"{t.tag} body {{{{ scheduling_link }}}}",
+        created_by=t.manager.user,
+    )
+    return Target(campaign, {"pk": campaign.pk}, data)
+
+
 def _match_run(t: Tenant) -> Target:
     run = MatchRunFactory(organization=t.org)
     return Target(run, {"pk": run.pk})
@@ -331,6 +370,14 @@ URL_CASES: list[UrlCase] = [
     UrlCase("outreach:enrollment_action", _enrollment("pause", Enrollment.Status.ACTIVE), POST, "pause"),
     UrlCase("outreach:enrollment_action", _enrollment("resume", Enrollment.Status.PAUSED), POST, "resume"),
     UrlCase("outreach:enrollment_action", _enrollment("stop", Enrollment.Status.ACTIVE), POST, "stop"),
+    UrlCase("campaigns:detail", _campaign, GET, owner="manager"),
+    UrlCase(
+        "campaigns:edit",
+        functools.partial(_campaign, name="hijacked", subject_template="s", body_template="b"),
+        ("GET", "POST"),
+        owner="manager",
+    ),
+    UrlCase("campaigns:send", _campaign, POST, owner="manager"),
 ]
 
 # Borrower pages: the signed token is the authorisation (no login). url name → (salt kind, methods).
@@ -385,7 +432,7 @@ def test_owner_reaches_own_row_and_other_methods_are_405(case, org_a):
     """The control: the table builds real rows and names the right methods (so a 404 below means tenancy)."""
     target = case.make(org_a)
     url = reverse(case.name, kwargs=target.kwargs)
-    client = client_for(org_a.officer)
+    client = client_for(getattr(org_a, case.owner))
     for method in ("GET", "POST"):
         response = _request(client, method, url, target.data)
         if method in case.methods:
@@ -421,6 +468,9 @@ def _scoped_by(row: models.Model, path_attr: str) -> bool:
 def test_another_officer_of_the_same_branch_gets_404(case, org_b):
     """Rows scoped to their loan officer: a colleague in the same branch and organization is a stranger."""
     target = case.make(org_b)
+    if case.owner != "officer":  # a managers' page: a loan officer sees none of its rows
+        _assert_hidden(client_for(org_b.colleague), case, target)
+        return
     if not _scoped_by(target.row, "officer_path"):
         assert LoanOfficer.objects.filter(pk=org_b.colleague.pk).exists()  # organization-wide row: nothing to hide
         response = client_for(org_b.colleague).get(reverse(case.name, kwargs=target.kwargs))
@@ -723,6 +773,7 @@ ADMIN_MAKERS: dict[str, Callable[[Tenant], models.Model]] = {
     "scoring.ScoringPolicy": lambda t: ScoringPolicy.objects.create(organization=t.org),
     "scoring.PropensityModel": lambda t: model_ensure(organization=t.org),
     "scoring.ScoringRun": lambda t: ScoringRun.objects.create(organization=t.org, started_at=NOW),
+    "campaigns.Campaign": lambda t: _campaign(t).row,
 }
 
 # Admins whose model has no organization at all (nothing of a tenant in them): managers get no access.
