@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "refinance",
     "reports",
     "los",
+    "automations",
     "scoring",
     "refiapp",
 ]

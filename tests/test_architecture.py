@@ -24,7 +24,19 @@ ALLOWED: dict[str, set[str]] = {
     "reports": {"core", "loans", "pipeline", "outreach"},
     "los": {"core", "loans"},
     "scoring": {"core", "loans", "rates", "pipeline", "outreach"},
-    "refiapp": {"core", "loans", "rates", "pipeline", "outreach", "refinance", "reports", "los", "scoring"},
+    "automations": {"core", "loans", "rates", "pipeline", "outreach", "refinance", "los"},
+    "refiapp": {
+        "core",
+        "loans",
+        "rates",
+        "pipeline",
+        "outreach",
+        "refinance",
+        "reports",
+        "los",
+        "scoring",
+        "automations",
+    },
 }
 APPS = set(ALLOWED)
 MAX_LINES = 600
