@@ -74,7 +74,7 @@ def message_queue(*, outgoing: Outgoing, now: dt.datetime) -> Message | None:
     except IntegrityError:
         return None
     links = links_for(opportunity_id=message.opportunity_id, borrower_id=outgoing.borrower.pk, message_id=message.pk)
-    rendered = outgoing.render(links)
+    rendered = outgoing.render(links=links)
     message.subject, message.body, message.body_html = rendered.subject[:250], rendered.text, rendered.html
     message.save(update_fields=["subject", "body", "body_html", "updated_at"])
     activity_record(
