@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='opportunity',
             name='review_flag',
-            field=models.BooleanField(default=False, help_text='Flagged by the loan review (the note date passed N months).', verbose_name='18-month review'),
+            field=models.BooleanField(default=False, db_default=False, help_text='Flagged by the loan review (the note date passed N months).', verbose_name='18-month review'),
         ),
         migrations.AddField(
             model_name='opportunity',
