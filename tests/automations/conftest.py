@@ -35,8 +35,10 @@ def officer_mail() -> list[Any]:
 
 def application(officer: Any, **values: Any) -> Application:
     """An active LOS application of ``officer`` whose borrower consented to email and SMS."""
-    borrower = values.pop("borrower") if "borrower" in values else BorrowerFactory(
-        organization=officer.organization, first_name="Lee", last_name="Applicant"
+    borrower = (
+        values.pop("borrower")
+        if "borrower" in values
+        else BorrowerFactory(organization=officer.organization, first_name="Lee", last_name="Applicant")
     )
     defaults = {
         "organization": officer.organization,

@@ -11,8 +11,8 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from automations.services import lock_alerts_run, status_updates_run
 from automations.models import StatusTemplate
+from automations.services import lock_alerts_run, status_updates_run
 from outreach.models import Message
 from outreach.services.dispatch import dispatch_due_messages
 from outreach.services.webhooks import webhook_event_process, webhook_event_store
@@ -34,7 +34,12 @@ def queued_alert(officer):  # type: ignore[no-untyped-def]
 
 def test_the_database_requires_a_sender_or_an_opportunity(officer):
     borrower = application(officer).borrower
-    common = {"organization": officer.organization, "borrower": borrower, "channel": "email", "due_at": dt.datetime.now(dt.UTC)}
+    common = {
+        "organization": officer.organization,
+        "borrower": borrower,
+        "channel": "email",
+        "due_at": dt.datetime.now(dt.UTC),
+    }
     for kind in ("lock_alert", "status_update", "campaign"):
         with pytest.raises(IntegrityError), transaction.atomic():
             Message.objects.create(kind=kind, send_key=f"k:{kind}", **common)
