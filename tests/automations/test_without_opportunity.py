@@ -16,6 +16,7 @@ from automations.services import lock_alerts_run, status_updates_run
 from outreach.models import Message
 from outreach.services.dispatch import dispatch_due_messages
 from outreach.services.webhooks import webhook_event_process, webhook_event_store
+from outreach.webhooks import keyword_reply
 from pipeline.models import Activity
 from tests.automations.conftest import application, officer_mail
 from tests.conftest import client_for
@@ -133,3 +134,14 @@ def test_an_sms_reply_to_a_status_update_reaches_the_officer(officer, frozen, dj
     reply = Activity.objects.get(kind="replied")
     assert reply.opportunity_id is None and reply.body == "Thanks! What is next?"
     assert len(officer_mail()) == 1
+
+
+def test_help_keyword_after_a_status_update_names_its_officer(officer, frozen):
+    StatusTemplate.objects.create(
+        organization=officer.organization, milestone="Processing", channel="sms", body="{{ milestone }}"
+    )
+    app = application(officer, milestone="Processing", milestone_changed_at=dt.datetime.now(dt.UTC))
+    status_updates_run(organization=officer.organization)
+    dispatch_due_messages()
+    text = keyword_reply(body="HELP", phone=app.borrower.mobile_phone)
+    assert f"Call {officer.display_name} at {officer.phone}." in text
