@@ -75,7 +75,9 @@ def lock_alert_render(*, subject: Subject, expiration: dt.date, today: dt.date, 
     )
 
 
-def status_update_render(*, subject: Subject, channel: str, subject_template: str, body_template: str, links: Links):
+def status_update_render(
+    *, subject: Subject, channel: str, subject_template: str, body_template: str, links: Links
+) -> Rendered:
     """A manager's status template for one application (raises outreach.rendering.TemplateError)."""
     context = _context(subject)
     if channel == Channel.SMS:

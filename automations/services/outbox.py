@@ -21,7 +21,7 @@ from automations.models import OfficerNotification
 from core.models import LoanOfficer, Organization
 from loans.models import Borrower
 from outreach.models import Message
-from outreach.rendering import Links, Rendered, links_for
+from outreach.rendering import Rendered, links_for
 from pipeline.models import Activity, Opportunity
 from pipeline.services.opportunities import activity_record
 
@@ -42,7 +42,7 @@ class Outgoing:
     officer: LoanOfficer
     opportunity: Opportunity | None
     channel: str
-    render: Callable[[Links], Rendered]
+    render: Callable[..., Rendered]  # called with links=…
     timeline: str
 
 
