@@ -333,7 +333,9 @@ class Dispatcher(MessageRecorder):
         A pre-rendered message (digest, lock alert, status update, campaign; no enrollment) was rendered when it
         was queued: it gets the same consent, officer and send-window checks, and those of the opportunity's that
         apply to its kind (``OPPORTUNITY_BOUND_KINDS``, ``QUOTING_KINDS``). A digest is cancelled rather than held
-        when its figures lapse (next month's quotes fresh ones)."""
+        when its figures lapse (next month's quotes fresh ones). A lock alert or status update of an LOS
+        application has no opportunity: it is sent in the name of ``message.loan_officer``, with only the
+        unsubscribe link."""
         enrollment, opportunity, borrower = message.enrollment, message.opportunity, message.borrower
         organization = message.organization
         prerendered = message.kind in PRERENDERED_KINDS

@@ -4,6 +4,7 @@ sync, refinance approve / fund / cancel), once per milestone; a blank or missing
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -138,3 +139,12 @@ def test_a_template_that_does_not_render_is_refused(officer):
     no_subject = StatusTemplate(organization=officer.organization, milestone="Y", body="Hello")
     with pytest.raises(ValidationError):
         no_subject.full_clean()
+
+
+def test_a_concurrent_run_never_queues_a_status_update_twice(officer, frozen):
+    template(officer, "Processing")
+    application(officer, milestone="Processing", milestone_changed_at=frozen_now())
+    assert run(officer) == 1
+    with mock.patch("automations.services.status_updates.existing_keys", return_value=set()):
+        assert run(officer) == 0  # the insert meets the send key's unique constraint
+    assert Message.objects.count() == 1
