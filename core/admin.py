@@ -31,6 +31,7 @@ class OrganizationAdmin(TenantAdmin):
         ),
         ("Refinance", {"fields": ["cash_out_tolerance", "rate_lock_days"]}),
         ("Outreach and reports", {"fields": ["auto_enroll", "skip_sundays", "revenue_per_loan"]}),
+        ("Automations", {"fields": ["lock_alert_days", "review_after_months"]}),
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone as django_timezone
 
@@ -79,6 +79,18 @@ class Organization(models.Model):
         "rate-lock horizon (days)", default=90, help_text="A refinance's effective date is at most this far ahead."
     )
     skip_sundays = models.BooleanField(default=False, help_text="No outreach on Sundays (borrower's local day).")
+    lock_alert_days = models.PositiveSmallIntegerField(
+        "rate-lock alert (days before expiry)",
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="The borrower and the loan officer are alerted this many days before a rate lock expires.",
+    )
+    review_after_months = models.PositiveSmallIntegerField(
+        "loan review after (months)",
+        default=18,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
+        help_text="A loan is checked once against today's rate when its note date is this many months old.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganizationQuerySet.as_manager()
@@ -97,6 +109,10 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=models.Q(cash_out_tolerance__gte=0, rate_lock_days__gte=1),
                 name="%(app_label)s_%(class)s_refinance_settings_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lock_alert_days__gte=1, lock_alert_days__lte=60, review_after_months__gte=1),
+                name="%(app_label)s_%(class)s_automation_settings_range",
             ),
         ]
 

@@ -246,6 +246,12 @@ class Application(models.Model):
     note_rate = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
     lock_date = models.DateField(null=True, blank=True)
     lock_expiration = models.DateField(null=True, blank=True)
+    milestone_changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a sync saw the milestone change (or a new application after the connection's first sync): "
+        "the borrower's status update is sent for it.",
+    )
     last_modified = models.DateTimeField(null=True, blank=True, help_text="When the LOS last changed the loan.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

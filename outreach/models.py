@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from core.choices import Channel, choices_check
-from core.models import Organization
-from core.tenancy import TenantQuerySet
+from core.models import LoanOfficer, Organization
+from core.tenancy import TenantQuerySet, profile_for
 from loans.models import Borrower
 from pipeline.models import Opportunity
 
@@ -112,8 +114,27 @@ class Enrollment(models.Model):
 
 
 class MessageQuerySet(TenantQuerySet):
+    """A message about an opportunity is scoped by the opportunity's branch and officer; one without an
+    opportunity (a lock alert or status update of an LOS application) by the officer it is sent in the name of."""
+
     branch_path = "opportunity__branch"
     officer_path = "opportunity__loan_officer"
+
+    def visible_to(self, user: Any) -> TenantQuerySet:
+        profile = profile_for(user)
+        if profile is None:
+            return self.none()
+        qs = self.for_organization(profile.organization_id)
+        if profile.role == LoanOfficer.Role.BRANCH_MANAGER:
+            return qs.filter(
+                Q(opportunity__branch=profile.branch_id)
+                | Q(opportunity__isnull=True, loan_officer__branch=profile.branch_id)
+            )
+        if profile.role == LoanOfficer.Role.LOAN_OFFICER:
+            return qs.filter(
+                Q(opportunity__loan_officer=profile.pk) | Q(opportunity__isnull=True, loan_officer=profile.pk)
+            )
+        return qs
 
 
 class MessageStatus(models.TextChoices):
@@ -165,7 +186,22 @@ class Message(models.Model):
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
     step = models.ForeignKey(SequenceStep, on_delete=models.PROTECT, null=True, blank=True, related_name="messages")
     digest_month = models.DateField(null=True, blank=True, help_text="Digests: the first day of their month.")
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="messages")
+    opportunity = models.ForeignKey(
+        Opportunity,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        help_text="Empty for a lock alert or status update of an application without an opportunity (LOS).",
+    )
+    loan_officer = models.ForeignKey(
+        LoanOfficer,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The officer the message is sent in the name of (else the opportunity's).",
+    )
     borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, related_name="messages")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
@@ -237,6 +273,16 @@ class Message(models.Model):
                     )
                 ),
                 name="%(app_label)s_%(class)s_kind_fields",
+            ),
+            # Who it is about and from: sequences, digests and campaigns quote an opportunity; a lock alert or a
+            # status update may be about an LOS application only, then sent in the name of its loan officer.
+            models.CheckConstraint(
+                condition=Q(kind__in=["sequence", "digest", "campaign"], opportunity__isnull=False)
+                | (
+                    Q(kind__in=["lock_alert", "status_update"])
+                    & (Q(opportunity__isnull=False) | Q(loan_officer__isnull=False))
+                ),
+                name="%(app_label)s_%(class)s_has_sender",
             ),
             choices_check("kind", MessageKind, "%(app_label)s_%(class)s_kind_valid"),
             choices_check("status", MessageStatus, "%(app_label)s_%(class)s_status_valid"),

@@ -118,14 +118,19 @@ class Links:
     unsubscribe: str
 
 
-def links_for(*, opportunity_id: int, borrower_id: int, message_id: int | None) -> Links:
+def links_for(*, opportunity_id: int | None, borrower_id: int, message_id: int | None) -> Links:
+    """The signed links of one message. Without an opportunity (an LOS application's lock alert or status
+    update) there is no borrower page to link to: only the unsubscribe link."""
+    unsubscribe = absolute(
+        reverse("outreach:unsubscribe", args=[unsubscribe_token(borrower_id=borrower_id, message_id=message_id)])
+    )
+    if opportunity_id is None:
+        return Links(page="", scheduling="", unsubscribe=unsubscribe)
     token = page_token(opportunity_id=opportunity_id, message_id=message_id)
     return Links(
         page=absolute(reverse("outreach:borrower_page", args=[token])),
         scheduling=absolute(reverse("outreach:tracked_link", args=[token])),
-        unsubscribe=absolute(
-            reverse("outreach:unsubscribe", args=[unsubscribe_token(borrower_id=borrower_id, message_id=message_id)])
-        ),
+        unsubscribe=unsubscribe,
     )
 
 

@@ -55,7 +55,9 @@ def keyword_reply(*, body: str, phone: str) -> str:
     keyword = sms_keyword(body)
     message = latest_sms_message(phone) if keyword else None
     org = message.organization.name if message else "our"
-    officer = message.opportunity.loan_officer if message else None
+    officer = None
+    if message is not None:  # the officer the text came from (an LOS application's update has no opportunity)
+        officer = message.loan_officer or (message.opportunity.loan_officer if message.opportunity else None)
     if keyword in STOP_WORDS:
         return f"You're unsubscribed from {org} texts and will get no more messages. Reply START to resubscribe."
     if keyword in START_WORDS and keyword != "YES":

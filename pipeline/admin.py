@@ -163,7 +163,7 @@ class OpportunityAdmin(TenantAdmin):
         "break_even_months",
         "last_matched_at",
     ]
-    list_filter = ["stage", "qualifies", "product_type", "branch"]
+    list_filter = ["stage", "qualifies", "review_flag", "product_type", "branch"]
     list_select_related = ["loan", "borrower", "loan_officer"]
     search_fields = ["loan__loan_number", "borrower__last_name"]
     raw_id_fields = ["loan", "borrower", "loan_officer", "branch", "match_run"]

@@ -24,6 +24,7 @@ from pipeline.models import Opportunity
 STAGE_OPEN = "open"
 STAGE_ALL = "all"
 PRESET_CALL_FIRST = "call_first"
+PRESET_REVIEW = "review"
 BEFORE_APPLICATION = ("new", "contacted", "engaged", "appointment")
 
 
@@ -104,7 +105,7 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
     preset = django_filters.ChoiceFilter(
         label="Preset",
         method="filter_preset",
-        choices=[(PRESET_CALL_FIRST, "Call first")],
+        choices=[(PRESET_CALL_FIRST, "Call first"), (PRESET_REVIEW, "18-month review")],
         empty_label="None",
     )
     min_spread = django_filters.NumberFilter(
@@ -192,7 +193,9 @@ class OpportunityBoardFilterSet(django_filters.FilterSet):
 
     def filter_preset(self, queryset: QuerySet[Opportunity], name: str, value: str) -> QuerySet[Opportunity]:
         """ "Call first": scored opportunities before application not contacted yet today (the organization's
-        day), highest score first."""
+        day), highest score first. "18-month review": opportunities the loan review flagged, newest first."""
+        if value == PRESET_REVIEW:
+            return queryset.filter(review_flag=True).order_by(F("reviewed_at").desc(nulls_last=True), "pk")
         if value != PRESET_CALL_FIRST:
             return queryset
         profile = profile_for(self.request.user) if self.request is not None else None

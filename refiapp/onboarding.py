@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from automations.services.templates import status_templates_ensure
 from core.models import LoanOfficer, Organization
 from outreach.services import sequence_ensure_default
 from pipeline.services.thresholds import threshold_rules_ensure_defaults
@@ -85,12 +86,19 @@ MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "propensitymodel": ("view",),
         "scoringrun": ("view",),
     },
+    # Status messages are the managers' to write; the review ledger and officer notifications are read-only.
+    "automations": {
+        "statustemplate": ("add", "change", "view"),
+        "loanreview": ("view",),
+        "officernotification": ("view",),
+    },
 }
 
 
 @transaction.atomic
 def organization_ensure_defaults(*, organization: Organization) -> None:
-    """Public rate series, product → series mappings, threshold bands and the default outreach sequence.
+    """Public rate series, product → series mappings, threshold bands, the default outreach sequence and the
+    default refinance status messages.
 
     Each step only adds what is missing, so running it again (or after a manager's edits) changes nothing.
     """
@@ -98,6 +106,7 @@ def organization_ensure_defaults(*, organization: Organization) -> None:
     series_mappings_ensure_defaults(organization=organization)
     threshold_rules_ensure_defaults(organization=organization)
     sequence_ensure_default(organization=organization)
+    status_templates_ensure(organization=organization)
 
 
 def manager_group_ensure() -> tuple[Group, str]:

@@ -153,6 +153,31 @@ SCHEDULES: list[ScheduleSpec] = [
         period=dt.timedelta(hours=1),
         first_run=_next_hour,
     ),
+    # Hourly: each task picks the organizations where it is its local hour (lock alerts 08:00, the 18-month
+    # check 07:00), so both run daily in the lender's own zone; reruns queue nothing new.
+    ScheduleSpec(
+        name="rate-lock-alerts",
+        func="automations.tasks.lock_alerts",
+        schedule_type=Schedule.HOURLY,
+        period=dt.timedelta(hours=1),
+        first_run=_next_hour,
+    ),
+    ScheduleSpec(
+        name="loan-reviews",
+        func="automations.tasks.loan_reviews",
+        schedule_type=Schedule.HOURLY,
+        period=dt.timedelta(hours=1),
+        first_run=_next_hour,
+    ),
+    # Every 15 minutes: milestone changes (LOS sync, refinance status) become the borrower's status message.
+    ScheduleSpec(
+        name="application-status-updates",
+        func="automations.tasks.status_updates",
+        schedule_type=Schedule.MINUTES,
+        minutes=15,
+        period=dt.timedelta(minutes=15),
+        first_run=lambda now: _next_minute(now, 15),
+    ),
     # Stored uploads older than UPLOAD_RETENTION_DAYS lose their file (a quiet hour in the US).
     ScheduleSpec(
         name="expire-uploads",

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "outreach",
     "refinance",
     "los",
+    "automations",
     "webhooks",
     "campaigns",
     "reports",

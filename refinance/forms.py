@@ -35,6 +35,12 @@ class RefinanceInitiateForm(forms.Form):
         label="Term (months)", min_value=limits.MIN_TERM, max_value=limits.MAX_TERM, help_text="The product's term."
     )
     effective_date = forms.DateField(label="Effective date", widget=forms.DateInput(attrs={"type": "date"}))
+    rate_lock_expiration = forms.DateField(
+        label="Rate lock expires",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional: the borrower and you are alerted before it expires.",
+    )
     cash_out_amount = forms.DecimalField(
         label="Cash-out ($)",
         max_digits=limits.AMOUNT_DIGITS,
@@ -60,6 +66,14 @@ class RefinanceInitiateForm(forms.Form):
 
     def clean_effective_date(self) -> Any:
         day = self.cleaned_data.get("effective_date")
+        if day is not None and not limits.MIN_DATE <= day <= limits.MAX_DATE:
+            raise forms.ValidationError(
+                f"Must be between {limits.MIN_DATE.isoformat()} and {limits.MAX_DATE.isoformat()}."
+            )
+        return day
+
+    def clean_rate_lock_expiration(self) -> Any:
+        day = self.cleaned_data.get("rate_lock_expiration")
         if day is not None and not limits.MIN_DATE <= day <= limits.MAX_DATE:
             raise forms.ValidationError(
                 f"Must be between {limits.MIN_DATE.isoformat()} and {limits.MAX_DATE.isoformat()}."

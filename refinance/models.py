@@ -49,6 +49,9 @@ class RefinanceTransaction(models.Model):
     cash_out_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
     closing_costs = models.DecimalField(**MONEY)
     effective_date = models.DateField()
+    rate_lock_expiration = models.DateField(
+        null=True, blank=True, help_text="When the new loan's rate lock expires (the lock alert is sent before it)."
+    )
     reason = models.CharField(max_length=200)
     notes = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.INITIATED)

@@ -124,6 +124,7 @@ def _initiate(
             new_term_months=data["new_term_months"],
             reason=data["reason"],
             effective_date=data["effective_date"],
+            rate_lock_expiration=data.get("rate_lock_expiration"),
             cash_out_amount=data["cash_out_amount"],
             notes=data["notes"],
             actor=request.user,

@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "webhooks": {"core", "loans", "pipeline", "outreach", "refinance"},
     "scoring": {"core", "loans", "rates", "pipeline", "outreach"},
     "campaigns": {"core", "loans", "rates", "pipeline", "outreach"},
+    "automations": {"core", "loans", "rates", "pipeline", "outreach", "refinance", "los"},
     "refiapp": {
         "core",
         "loans",
@@ -38,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
         "scoring",
         "campaigns",
         "webhooks",
+        "automations",
     },
 }
 APPS = set(ALLOWED)

@@ -34,6 +34,7 @@ from django.db import models
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from automations.models import LoanReview, OfficerNotification, StatusTemplate
 from campaigns.models import Campaign
 from core.models import LoanOfficer, Organization
 from core.tenancy import TenantQuerySet
@@ -91,6 +92,7 @@ TRACKED_APPS = (
     "scoring",
     "campaigns",
     "webhooks",
+    "automations",
 )
 MANAGER_APPS = (
     "core",
@@ -104,6 +106,7 @@ MANAGER_APPS = (
     "scoring",
     "campaigns",
     "webhooks",
+    "automations",
 )
 EXCLUDED_NAMESPACES = ("admin", "anymail")
 MISSING_PK = 987654321
@@ -733,6 +736,26 @@ def _webhook_delivery(t: Tenant) -> WebhookDelivery:
     )  # fmt: skip
 
 
+def _status_template(t: Tenant) -> StatusTemplate:
+    return StatusTemplate.objects.create(
+        organization=t.org, milestone=f"{t.tag} Processing", subject=f"{t.tag} subject", body=f"{t.tag} body"
+    )
+
+
+def _loan_review(t: Tenant) -> LoanReview:
+    return LoanReview.objects.create(
+        organization=t.org, loan=t.loan(), checked_on=NOW.date(), months=18, note_rate=Decimal("7.000"),
+        market_series=f"{t.tag}_SHEET", market_rate=Decimal("6.000"), spread=Decimal("1.000"),
+    )  # fmt: skip
+
+
+def _officer_notification(t: Tenant) -> OfficerNotification:
+    return OfficerNotification.objects.create(
+        organization=t.org, loan_officer=t.officer, key=f"lock:los:{t.tag}", to_address=t.officer.email,
+        subject=f"{t.tag} lock expires", body=f"{t.tag} body",
+    )  # fmt: skip
+
+
 def _api_token(t: Tenant) -> Any:
     token, _ = api_token_create(organization=t.org, user=t.admin.user, name=f"{t.tag} LOS")
     return token
@@ -774,6 +797,9 @@ ADMIN_MAKERS: dict[str, Callable[[Tenant], models.Model]] = {
     "scoring.PropensityModel": lambda t: model_ensure(organization=t.org),
     "scoring.ScoringRun": lambda t: ScoringRun.objects.create(organization=t.org, started_at=NOW),
     "campaigns.Campaign": lambda t: _campaign(t).row,
+    "automations.StatusTemplate": _status_template,
+    "automations.LoanReview": _loan_review,
+    "automations.OfficerNotification": _officer_notification,
 }
 
 # Admins whose model has no organization at all (nothing of a tenant in them): managers get no access.

@@ -223,6 +223,8 @@ def _applications_upsert(
         .values_list("pk", "email")
     ):
         borrowers[email] = borrower_id  # the oldest borrower with the address wins (ordered newest first)
+    # The first sync of a connection brings the whole pipeline in: its milestones are not news to borrowers.
+    baseline = not LosSync.objects.filter(connection=connection, status=LosSync.Status.SUCCEEDED).exists()
     new, changed = [], []
     for guid, values in wanted.items():
         officer = officers.get(values["loan_officer_name"].strip().lower()) if values["loan_officer_name"] else None
@@ -237,17 +239,21 @@ def _applications_upsert(
         if row.pk is None:
             for name, value in fresh.items():
                 setattr(row, name, value)
+            if row.milestone and not baseline:
+                row.milestone_changed_at = now
             new.append(row)
         elif differs:
             for name in differs:
                 setattr(row, name, fresh[name])
+            if "milestone" in differs and row.milestone:
+                row.milestone_changed_at = now
             row.updated_at = now
             changed.append(row)
         else:
             outcome.applications_unchanged += 1
     Application.objects.bulk_create(new, batch_size=1000)
     if changed:
-        fields = [*APPLICATION_VALUES, "connection", "loan_officer", "borrower", "updated_at"]
+        fields = [*APPLICATION_VALUES, "connection", "loan_officer", "borrower", "milestone_changed_at", "updated_at"]
         Application.objects.bulk_update(changed, fields, batch_size=500)
     outcome.applications_created += len(new)
     outcome.applications_updated += len(changed)

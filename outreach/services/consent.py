@@ -44,7 +44,7 @@ def _consent_event(
 def _latest_opportunity(borrower: Borrower, channel: str) -> Opportunity | None:
     """The opportunity this borrower was most recently messaged about on ``channel`` (else any open one)."""
     message = (
-        Message.objects.filter(borrower=borrower, channel=channel)
+        Message.objects.filter(borrower=borrower, channel=channel, opportunity__isnull=False)
         .exclude(sent_at=None)
         .select_related("opportunity")
         .order_by("-sent_at")

@@ -229,6 +229,7 @@ class Dispatcher(MessageRecorder):
                 "opportunity__loan",
                 "opportunity__loan_officer",
                 "opportunity__borrower",
+                "loan_officer",
             )
             .filter(pk__in=ids, claim_token=token, status=Message.Status.SENDING)
             .order_by("due_at", "pk")
@@ -296,7 +297,7 @@ class Dispatcher(MessageRecorder):
     def _after_batch(self, loaded: list[Message], *, now: dt.datetime) -> None:
         sent = [m for m in loaded if m.status == Message.Status.SENT and m.sent_at is not None]
         if sent:
-            opportunity_ids = {m.opportunity_id for m in sent}
+            opportunity_ids = {m.opportunity_id for m in sent if m.opportunity_id is not None}
             Opportunity.objects.filter(pk__in=opportunity_ids).update(last_contacted_at=now)
             opportunities_mark_contacted(opportunity_ids=opportunity_ids, at=now)
         enrollments_complete_finished(enrollment_ids={m.enrollment_id for m in loaded if m.enrollment_id})
@@ -332,7 +333,9 @@ class Dispatcher(MessageRecorder):
         A pre-rendered message (digest, lock alert, status update, campaign; no enrollment) was rendered when it
         was queued: it gets the same consent, officer and send-window checks, and those of the opportunity's that
         apply to its kind (``OPPORTUNITY_BOUND_KINDS``, ``QUOTING_KINDS``). A digest is cancelled rather than held
-        when its figures lapse (next month's quotes fresh ones)."""
+        when its figures lapse (next month's quotes fresh ones). A lock alert or status update of an LOS
+        application has no opportunity: it is sent in the name of ``message.loan_officer``, with only the
+        unsubscribe link."""
         enrollment, opportunity, borrower = message.enrollment, message.opportunity, message.borrower
         organization = message.organization
         prerendered = message.kind in PRERENDERED_KINDS
@@ -374,7 +377,8 @@ class Dispatcher(MessageRecorder):
             self._close(message, token, Message.Status.SUPPRESSED, reason)
             self.stats.suppressed += 1
             return None
-        officer = opportunity.loan_officer
+        # An opportunity-less message (an LOS application's alert) is sent in the name of its own officer.
+        officer = message.loan_officer or (opportunity.loan_officer if opportunity is not None else None)
         if officer is None or not officer.is_active or not officer.email:
             self._fail(message, token, code="no_officer", text="No active loan officer to send in the name of.")
             return None
@@ -390,7 +394,7 @@ class Dispatcher(MessageRecorder):
             self._hold(message, token, due_at=wait.until, reason=wait.reason)
             return None
 
-        links = links_for(opportunity_id=opportunity.pk, borrower_id=borrower.pk, message_id=message.pk)
+        links = links_for(message_id=message.pk, opportunity_id=message.opportunity_id, borrower_id=borrower.pk)
         if prerendered:
             rendered = Rendered(
                 channel=message.channel, subject=message.subject, text=message.body, html=message.body_html

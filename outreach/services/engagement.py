@@ -159,6 +159,32 @@ def engagement_record(
 
 
 @transaction.atomic
+def reply_record_without_opportunity(
+    *, message: Message, channel: str, body: str = "", data: dict[str, Any] | None = None, when: dt.datetime
+) -> Activity:
+    """A reply to a message about no opportunity (an LOS application's lock alert or status update): the reply
+    on the organization's timeline and the loan officer told; there is no sequence to pause, no stage to move."""
+    activity = activity_record(
+        opportunity=None, kind=Activity.Kind.REPLIED, channel=channel, message=message, body=body[:5000],
+        data=data or {}, occurred_at=when,
+    )  # fmt: skip
+    officer = message.loan_officer
+    borrower = message.borrower
+    if officer is not None and officer.email:
+        subject = f"Borrower replied: {borrower.full_name} ({message.get_kind_display().lower()})"
+        text = f"{borrower.full_name} replied to “{message.subject or message.get_kind_display()}”.\n\n{body[:2000]}\n"
+
+        def deliver() -> None:
+            try:
+                send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, [officer.email])
+            except Exception:  # the reply is recorded; the notification is best effort and logged
+                logger.exception("Could not notify loan officer %s about message %s", officer.pk, message.pk)
+
+        transaction.on_commit(deliver)
+    return activity
+
+
+@transaction.atomic
 def message_record_event(
     *,
     message: Message,
@@ -188,7 +214,7 @@ def message_record_event(
         changed = qs.filter(sent_at__isnull=True).update(
             sent_at=when, status=Message.Status.SENT, error_code="", error_message="", hold_reason="", updated_at=when
         )
-        if changed:
+        if changed and message.opportunity_id is not None:
             Opportunity.objects.filter(pk=message.opportunity_id).update(last_contacted_at=when)
     elif kind == Activity.Kind.DELIVERED:
         changed = qs.filter(delivered_at__isnull=True).update(

@@ -120,7 +120,8 @@ class MessageRecorder:
         self.stats.sent += 1
 
     def _after_sent(self, message: Message, *, now: dt.datetime, data: dict[str, Any]) -> None:
-        """The one "sent" timeline entry, in the same transaction as the row's move to sent.
+        """The one "sent" timeline entry, in the same transaction as the row's move to sent (an opportunity-less
+        message's entry has no opportunity: it is the organization's and the borrower's).
 
         Written directly (not through activity_record's full_clean): every value is a constant of this code or
         copied from the row, and the database constraints still check them. On the hot path the validation
@@ -265,8 +266,9 @@ class MessageRecorder:
             message.status, message.provider_message_id = Message.Status.SENT, found.sid
             sent_at = message.claimed_at or now
             self._after_sent(message, now=sent_at, data={"provider_message_id": found.sid, "reconciled": True})
-            Opportunity.objects.filter(pk=message.opportunity_id).update(last_contacted_at=sent_at)
-            opportunities_mark_contacted(opportunity_ids={message.opportunity_id}, at=sent_at)
+            if message.opportunity_id is not None:
+                Opportunity.objects.filter(pk=message.opportunity_id).update(last_contacted_at=sent_at)
+                opportunities_mark_contacted(opportunity_ids={message.opportunity_id}, at=sent_at)
         self.stats.reconciled_sent += 1
 
     def _requeue(self, message: Message, token: str, *, now: dt.datetime) -> None:

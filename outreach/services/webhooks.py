@@ -22,7 +22,7 @@ from core.choices import Channel
 from loans.models import Borrower
 from outreach.models import Message, WebhookEvent
 from outreach.services.consent import borrower_mark_undeliverable, borrower_opt_in, borrower_opt_out
-from outreach.services.engagement import engagement_record, message_record_event
+from outreach.services.engagement import engagement_record, message_record_event, reply_record_without_opportunity
 from pipeline.models import Activity, Opportunity
 
 logger = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def _message_for_inbound_email(payload: dict[str, Any]) -> Message | None:
     sender = (payload.get("from") or "").strip().lower()
     if not sender:
         return None
-    candidates = Message.objects.select_related("opportunity", "borrower").filter(channel=Channel.EMAIL)
+    candidates = Message.objects.select_related("opportunity", "borrower", "loan_officer").filter(channel=Channel.EMAIL)
     pointed: list[Message] = []
     for address in payload.get("to", []) + payload.get("cc", []):
         match = PLUS_TAG.search(address)
@@ -236,6 +236,15 @@ def process_email_inbound(payload: dict[str, Any]) -> None:
         return
     subject = payload.get("subject") or ""
     text = payload.get("text") or ""
+    if message.opportunity is None:
+        reply_record_without_opportunity(
+            message=message,
+            channel=Channel.EMAIL,
+            body=f"{subject}\n\n{text}".strip(),
+            data={"from": payload.get("from", "")},
+            when=_when(payload.get("timestamp")),
+        )
+        return
     engagement_record(
         opportunity=message.opportunity,
         kind=Activity.Kind.REPLIED,
@@ -297,7 +306,7 @@ def sms_keyword(body: str) -> str:
 def latest_sms_message(phone: str) -> Message | None:
     """The latest SMS we sent to this number (the conversation an inbound text belongs to)."""
     return (
-        Message.objects.select_related("opportunity__loan_officer", "organization", "borrower")
+        Message.objects.select_related("opportunity__loan_officer", "loan_officer", "organization", "borrower")
         .filter(channel=Channel.SMS, borrower__mobile_phone=phone)
         .exclude(sent_at=None)
         .order_by("-sent_at")
@@ -322,11 +331,18 @@ def process_sms_inbound(payload: dict[str, Any]) -> None:
     if keyword in HELP_WORDS or (keyword in START_WORDS and keyword != "YES"):
         return  # answered with TwiML; not a reply to the conversation
     message = latest_sms_message(phone)
-    if message is not None:
-        opportunity = message.opportunity
-    else:
+    opportunity = message.opportunity if message is not None else None
+    if opportunity is None:
         opportunity = Opportunity.objects.open().filter(borrower__in=borrowers).order_by("-pk").first()
     if opportunity is None:
+        if message is not None:  # the latest text was about no opportunity (an LOS application's update)
+            reply_record_without_opportunity(
+                message=message,
+                channel=Channel.SMS,
+                body=body,
+                data={"MessageSid": payload.get("MessageSid", ""), "from": phone},
+                when=timezone.now(),
+            )
         return
     engagement_record(
         opportunity=opportunity,

@@ -193,6 +193,15 @@ class Opportunity(models.Model):
     last_contacted_at = models.DateTimeField(null=True, blank=True)
     attention_reason = models.CharField(max_length=200, blank=True, help_text="Why the loan officer should look now.")
     attention_at = models.DateTimeField(null=True, blank=True)
+    # The 18-month check (automations) found the loan clearing the threshold: flagged for its loan officer.
+    # db_default: the match's set-based INSERT names only the columns it computes.
+    review_flag = models.BooleanField(
+        "18-month review",
+        default=False,
+        db_default=False,
+        help_text="Flagged by the loan review (the note date passed N months).",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

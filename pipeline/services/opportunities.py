@@ -17,7 +17,7 @@ class StageChangeError(ValueError):
 
 def activity_record(
     *,
-    opportunity: Opportunity,
+    opportunity: Opportunity | None,
     kind: str,
     actor: Any = None,
     channel: str = "",
@@ -27,16 +27,26 @@ def activity_record(
     from_stage: str = "",
     to_stage: str = "",
     occurred_at: Any = None,
+    organization_id: int | None = None,
+    borrower_id: int | None = None,
 ) -> Activity:
     """Append one entry to an opportunity's timeline. ``message`` is an outreach message (duck-typed: the pipeline
-    keeps its id and its subject, for the timeline, without importing outreach)."""
+    keeps its id and its subject, for the timeline, without importing outreach).
+
+    Without an opportunity (an event of an opportunity-less message, e.g. an LOS application's lock alert) the
+    entry belongs to the organization and the borrower given, or to those of ``message``."""
     data = dict(data or {})
     if getattr(message, "subject", ""):
         data.setdefault("subject", message.subject)
+    if opportunity is not None:
+        organization_id, borrower_id = opportunity.organization_id, opportunity.borrower_id
+    else:
+        organization_id = organization_id or getattr(message, "organization_id", None)
+        borrower_id = borrower_id or getattr(message, "borrower_id", None)
     activity = Activity(
-        organization_id=opportunity.organization_id,
+        organization_id=organization_id,
         opportunity=opportunity,
-        borrower_id=opportunity.borrower_id,
+        borrower_id=borrower_id,
         kind=kind,
         channel=channel,
         message_id=getattr(message, "pk", None),

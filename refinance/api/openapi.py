@@ -100,6 +100,13 @@ INITIATE_DATA = {
         "effectiveDate": EFFECTIVE_DATE,
         "cashOutAmount": CASH_OUT,
         "notes": {"type": ["string", "null"], "maxLength": parsing.NOTES_MAX_LENGTH},
+        "rateLockExpirationDate": {
+            **EFFECTIVE_DATE,
+            "type": ["string", "null"],
+            "description": "Optional: when the new loan's rate lock expires (ISO 8601 date). The borrower and the "
+            "loan officer are alerted before it (the organization's lock-alert days). Between 2000-01-01 and "
+            "2100-12-31.",
+        },
     },
     "examples": [
         {

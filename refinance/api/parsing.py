@@ -231,10 +231,11 @@ class InitiateCommand:
     effective_date: dt.date
     cash_out_amount: Decimal
     notes: str
+    rate_lock_expiration: dt.date | None = None
 
     def canonical(self) -> dict[str, Any]:
         """The request as it is understood (numbers normalised): what an Idempotency-Key is bound to."""
-        return {
+        canonical = {
             "cmd": INITIATE,
             "existingLoanId": self.existing_loan_id,
             "newLoanProductId": self.product_code,
@@ -246,6 +247,9 @@ class InitiateCommand:
             "cashOutAmount": _money(self.cash_out_amount),
             "notes": self.notes,
         }
+        if self.rate_lock_expiration is not None:  # absent: the same hash as before the field existed
+            canonical["rateLockExpirationDate"] = self.rate_lock_expiration.isoformat()
+        return canonical
 
 
 @dataclass(frozen=True)
@@ -266,6 +270,7 @@ INITIATE_FIELDS = (
     "effectiveDate",
     "cashOutAmount",
     "notes",
+    "rateLockExpirationDate",
 )
 CALCULATE_FIELDS = ("existingLoanId", "newLoanProductId", "cashOutAmount", "effectiveDate")
 
@@ -306,6 +311,7 @@ def parse_initiate(data: dict[str, Any], *, tz: ZoneInfo) -> InitiateCommand:
     effective = fields.date("effectiveDate", required=True, tz=tz)
     cash_out = _cash_out(fields)
     notes = fields.string("notes", required=False, max_length=NOTES_MAX_LENGTH)
+    lock_expiration = fields.date("rateLockExpirationDate", required=False, tz=tz)
     fields.done()
     assert loan_id and product and amount is not None and new_rate is not None and term and reason and effective
     return InitiateCommand(
@@ -318,6 +324,7 @@ def parse_initiate(data: dict[str, Any], *, tz: ZoneInfo) -> InitiateCommand:
         effective_date=effective,
         cash_out_amount=cash_out if cash_out is not None else Decimal("0.00"),
         notes=notes or "",
+        rate_lock_expiration=lock_expiration,
     )
 
 

@@ -181,6 +181,7 @@ def _initiate_execute(token: ApiToken, command: parsing.InitiateCommand, key: st
             new_term_months=command.new_term_months,
             reason=command.reason,
             effective_date=command.effective_date,
+            rate_lock_expiration=command.rate_lock_expiration,
             cash_out_amount=command.cash_out_amount,
             notes=command.notes,
             actor=token.user,

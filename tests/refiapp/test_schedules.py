@@ -98,6 +98,27 @@ def test_setup_schedules_creates_every_schedule_with_a_next_run():
             -1,
             dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC),
         ),
+        "rate-lock-alerts": (
+            "automations.tasks.lock_alerts",
+            "H",
+            None,
+            -1,
+            dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC),
+        ),
+        "loan-reviews": (
+            "automations.tasks.loan_reviews",
+            "H",
+            None,
+            -1,
+            dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC),
+        ),
+        "application-status-updates": (
+            "automations.tasks.status_updates",
+            "I",
+            15,
+            -1,
+            dt.datetime(2026, 11, 23, 9, 45, tzinfo=dt.UTC),
+        ),
     }
 
 
@@ -110,7 +131,7 @@ def test_rerun_creates_no_duplicates_and_keeps_next_run():
     Schedule.objects.filter(name="weekly-reports").update(next_run=dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC))
     outcomes = setup_schedules(now=dt.datetime(2026, 11, 23, 12, 37, tzinfo=dt.UTC))
 
-    assert Schedule.objects.count() == len(SCHEDULES) == 11
+    assert Schedule.objects.count() == len(SCHEDULES) == 14
     assert [o for _, o in outcomes if o == "created"] == []
     after = rows()
     assert after["daily-rates-and-match"][4] == dt.datetime(2026, 11, 24, 11, 0, tzinfo=dt.UTC)  # kept
