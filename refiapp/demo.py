@@ -45,6 +45,7 @@ from pipeline.services.matching import match_organization
 from rates.defaults import MAPPINGS
 from rates.selectors import organization_today
 from rates.services import demo_rate_sheet_ensure, rates_load_shipped_history
+from refiapp.demo_history import HistoryResult, demo_history
 from refiapp.onboarding import manager_group_ensure, organization_ensure_defaults
 from scoring.services.demo import demo_scoring
 
@@ -136,6 +137,7 @@ class DemoResult:
     loans: ImportResult | None = None
     match_run: MatchRun | None = None
     enrolled: int = 0
+    history: HistoryResult | None = None
     scoring: Any = None  # scoring.services.demo.ScoringDemo
 
     def lines(self) -> list[str]:
@@ -143,6 +145,8 @@ class DemoResult:
         if self.loans is not None:
             loans = self.loans
             lines.append(f"loans: {loans.created} created, {loans.updated} updated, {loans.unchanged} unchanged")
+        if self.history is not None:
+            lines.append(self.history.line())
         if self.match_run is not None:
             run = self.match_run
             lines.append(
@@ -450,7 +454,9 @@ def demo_market(organization: Organization, changes: dict[str, str] | None = Non
 
 
 def demo_seed(*, loans: int = 300) -> DemoResult:
-    """Build (or bring up to date) the demo lender, run its match, then train, score and route it (scoring).
+    """Build (or bring up to date) the demo lender, replay its last twelve weeks (``demo_history``: matches, sends,
+    engagement, applications and fundings through the real services), run today's match, then train, score and
+    route it (scoring).
     Safe to run any number of times: a rerun on the same day changes nothing."""
     with transaction.atomic():
         changes: dict[str, str] = {}
@@ -462,6 +468,7 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         loan_result = demo_loans(organization, officers, branch, count=loans)
         demo_market(organization, changes)
         demo_drop_folder(organization, changes)
+    history = demo_history(organization=organization)
     run = match_organization(organization=organization, trigger=MatchRun.Trigger.COMMAND)
     enrolled = enrollments_create_for_new_opportunities(organization=organization)
     scoring = demo_scoring(organization=organization)
@@ -471,6 +478,7 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         loans=loan_result,
         match_run=run,
         enrolled=enrolled,
+        history=history,
         scoring=scoring,
     )
 
