@@ -56,9 +56,15 @@ from rates.models import RateObservation, RateSeries, SeriesMapping
 from rates.services import observations_store
 from refinance.models import RefinanceTransaction
 from refinance.rules import RefinanceRulesFailed
-from refinance.services import refinance_approve, refinance_cancel, refinance_defaults, refinance_fund, refinance_initiate
+from refinance.services import (
+    refinance_approve,
+    refinance_cancel,
+    refinance_defaults,
+    refinance_fund,
+    refinance_initiate,
+)
 
-HISTORY_DAYS = 12 * 7
+HISTORY_WEEKS = 12
 SEED = "refiapp-demo-history-v1"
 TEST_EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
 DISPATCH_TIME = dt.time(10, 0)
@@ -103,7 +109,7 @@ class HistoryResult:
             return "history: unchanged (already seeded)"
         c = self.counts
         return (
-            f"history {self.first_day} to {self.last_day}: {c['matches']} daily matches, {c['identified']} "
+            f"history {self.first_day} to {self.last_day}: {c['matches']} weekly matches, {c['identified']} "
             f"identified, {c['enrolled']} enrolled, {c['sent']} sent, {c['opened']} opened, {c['clicked']} clicked, "
             f"{c['replied']} replied, {c['booked']} call requests, {c['applications']} applications, "
             f"{c['funded']} funded, {c['opt_outs']} opt-outs, {c['bounces']} bounces"
@@ -130,19 +136,22 @@ def history_seeded(organization: Organization, *, today: dt.date) -> bool:
     return Message.objects.filter(organization=organization, sent_at__lt=start).exists()
 
 
-def demo_history(*, organization: Organization, days: int = HISTORY_DAYS) -> HistoryResult:
-    """Replay the ``days`` days before today (see the module text); nothing when history is already there."""
+def demo_history(*, organization: Organization, weeks: int = HISTORY_WEEKS) -> HistoryResult:
+    """Replay the ``weeks`` full weeks before this one and this week's days before today (see the module text);
+    nothing when history is already there."""
     today = organization.today()
     result = HistoryResult()
     if history_seeded(organization, today=today):
         return result
+    this_monday = today - dt.timedelta(days=today.weekday())
     history = _History(organization=organization, today=today, rng=random.Random(SEED), result=result)
-    result.first_day, result.last_day = today - dt.timedelta(days=days), today - dt.timedelta(days=1)
+    history.last_match_day = this_monday - dt.timedelta(days=1)  # this week's match is today's, after the history
+    result.first_day, result.last_day = this_monday - dt.timedelta(weeks=weeks), today - dt.timedelta(days=1)
     # Officer notifications (send_mail) must not reach a console or a real ESP either.
     with override_settings(EMAIL_BACKEND=TEST_EMAIL_BACKEND), transaction.atomic():
         history.desk_rates(result.first_day)
-        for offset in range(days, 0, -1):
-            history.day(today - dt.timedelta(days=offset))
+        for offset in range((today - result.first_day).days):
+            history.day(result.first_day + dt.timedelta(days=offset))
     result.seeded = True
     return result
 
@@ -163,6 +172,7 @@ class _History:
         self.replays = self._replays()
         self.sms = LocalSmsBackend()
         self.matched_week: tuple[int, int] | None = None
+        self.last_match_day = today
         self.tried: set[int] = set()  # opportunities whose application was attempted (a rule refused some)
 
     def _replays(self) -> list[tuple[SeriesMapping, FredReplay]]:
@@ -192,7 +202,7 @@ class _History:
         if is_business_day(day):
             with _at(self.moment(day, dt.time(9, 0))):
                 week = day.isocalendar()[:2]
-                if week != self.matched_week:  # the week's match, on its first business day
+                if week != self.matched_week and day <= self.last_match_day:  # on the week's first business day
                     self.matched_week = week
                     self.match(day)
                 self.officers()
@@ -412,8 +422,12 @@ class _History:
     def reply(self, message: Message) -> None:
         text = self.rng.choice(REPLIES_EMAIL)
         process_email_inbound(
-            {"from": message.borrower.email, "to": [message.from_address], "subject": f"Re: {message.subject}",
-             "text": text}  # fmt: skip
+            {
+                "from": message.borrower.email,
+                "to": [message.from_address],
+                "subject": f"Re: {message.subject}",
+                "text": text,
+            }  # fmt: skip
         )
         self.counts["replied"] += 1
 
