@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import random
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -431,10 +432,24 @@ def demo_loan_row(index: int, officers: list[LoanOfficer], branch: Branch) -> Lo
 
 
 def demo_loans(organization: Organization, officers: list[LoanOfficer], branch: Branch, *, count: int) -> ImportResult:
-    rows = (demo_loan_row(index, officers, branch) for index in range(1, count + 1))
+    """The book, upserted; a loan the demo's history refinanced (``refinance_fund``) stays refinanced, as the
+    servicing file would say, so a rerun leaves it unchanged."""
+    refinanced = set(
+        Loan.objects.filter(organization=organization, status=Loan.Status.REFINANCED).values_list(
+            "loan_number", flat=True
+        )
+    )
+
+    def rows() -> Iterator[LoanRow]:
+        for index in range(1, count + 1):
+            row = demo_loan_row(index, officers, branch)
+            if row.values["loan_number"] in refinanced:
+                row.values["status"] = Loan.Status.REFINANCED
+            yield row
+
     return loan_rows_upsert(
         organization=organization,
-        rows=rows,
+        rows=rows(),
         source=Loan.Source.DEMO,
         consent_source="Demo data: consent captured at application",
         as_of=AS_OF,

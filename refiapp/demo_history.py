@@ -1,12 +1,14 @@
 """The demo lender's last twelve weeks, replayed day by day through the real services under frozen time.
 
 Without it the demo opens on a board full of opportunities and a reports page (and a Monday email) of zeros.
-Each day of the twelve weeks before today, with the clock travelled there (``time_machine``):
+Each day of the twelve full weeks before this one and of this week before today, with the clock travelled there
+(``time_machine``):
 
-* the desk rate sheet has a value for every business day; at 09:00 on the first business day of each week the real
-  match runs on it (as the daily task would, on that week's rates) and most new qualifying opportunities are
-  enrolled in the default sequence (``enrollments_create_for``, as score routing does); every business day the
-  loan officers move appointments to applications (``refinance_initiate``), approve and fund some.
+* the desk rate sheet has a value for every business day; at 09:00 on the first business day of each of the
+  twelve weeks the real match runs on it (as the daily task would, on that week's rates; this week's match is
+  today's, after the history). Score routing puts most new qualifying opportunities in the default sequence
+  over the following days (``enrollments_create_for``), the rest stay in nurture; every business day the loan
+  officers move call requests to applications (``refinance_initiate``), approve and fund some.
 * 10:00 — the real dispatcher sends what is due (the anymail test backend and the local SMS gateway: nothing
   leaves the machine, whatever the environment configures), then the borrowers react at their own minute of
   the day through the real recording services: deliveries, opens, bounces (``message_record_event``), clicks
@@ -71,7 +73,8 @@ DISPATCH_TIME = dt.time(10, 0)
 REACTION_HOURS = 8  # borrowers react within this many hours of a send (the same day)
 
 # Borrower behaviour per message (shares of the messages sent), and the loan officers' pace per day.
-P_ENROLL = 0.8
+# Days after its match until a new opportunity enters the sequence (spread over the week); None: never (nurture).
+ENROLL_AFTER_DAYS = (0, 0, 1, 1, 2, 2, 3, 4, 7, None)
 P_EMAIL_BOUNCE = 0.03
 P_SMS_FAILED = 0.02
 P_OPEN = 0.48  # of delivered emails
@@ -173,6 +176,7 @@ class _History:
         self.sms = LocalSmsBackend()
         self.matched_week: tuple[int, int] | None = None
         self.last_match_day = today
+        self.enroll_on: dict[int, dt.date | None] = {}
         self.tried: set[int] = set()  # opportunities whose application was attempted (a rule refused some)
 
     def _replays(self) -> list[tuple[SeriesMapping, FredReplay]]:
@@ -205,6 +209,7 @@ class _History:
                 if week != self.matched_week and day <= self.last_match_day:  # on the week's first business day
                     self.matched_week = week
                     self.match(day)
+                self.enroll(day)
                 self.officers()
         moment = self.moment(day, DISPATCH_TIME)
         due = Message.objects.filter(
@@ -246,11 +251,20 @@ class _History:
         self.counts["identified"] += run.created
         new = Opportunity.objects.filter(
             organization=self.organization, stage=Opportunity.Stage.NEW, qualifies=True, enrollments__isnull=True
-        ).order_by("pk")
-        chosen = [pk for pk in new.values_list("pk", flat=True) if self.rng.random() < P_ENROLL]
-        if chosen:
+        )
+        for pk in new.order_by("pk").values_list("pk", flat=True):
+            if pk not in self.enroll_on:  # when routing puts it in the sequence (None: it stays in nurture)
+                wait = self.rng.choice(ENROLL_AFTER_DAYS)
+                self.enroll_on[pk] = None if wait is None else day + dt.timedelta(days=wait)
+
+    def enroll(self, day: dt.date) -> None:
+        due = [pk for pk, on in self.enroll_on.items() if on is not None and on <= day]
+        for pk in due:
+            del self.enroll_on[pk]
+        if due:
             self.counts["enrolled"] += enrollments_create_for(
-                organization=self.organization, opportunities=Opportunity.objects.filter(pk__in=chosen)
+                organization=self.organization,
+                opportunities=Opportunity.objects.filter(pk__in=due, stage=Opportunity.Stage.NEW, qualifies=True),
             )
 
     # ----- the loan officers' day ------------------------------------------------------------------------
