@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -67,6 +68,7 @@ from refinance.services import (
 )
 
 HISTORY_WEEKS = 12
+EIGHTH = Decimal("0.125")  # the new rate is the market rate to the nearest eighth, as lenders quote
 SEED = "refiapp-demo-history-v1"
 TEST_EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
 DISPATCH_TIME = dt.time(10, 0)
@@ -323,7 +325,7 @@ class _History:
                 loan=loan,
                 product_code=defaults["product"].code,
                 new_amount=defaults["new_amount"],
-                new_rate=defaults["new_rate"],
+                new_rate=(defaults["new_rate"] / EIGHTH).quantize(Decimal("1"), ROUND_HALF_UP) * EIGHTH,
                 new_term_months=defaults["new_term_months"],
                 reason=defaults["reason"],
                 effective_date=defaults["effective_date"],
