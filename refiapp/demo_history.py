@@ -74,9 +74,9 @@ TEST_EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
 DISPATCH_TIME = dt.time(10, 0)
 REACTION_HOURS = 8  # borrowers react within this many hours of a send (the same day)
 
-# Borrower behaviour per message (shares of the messages sent), and the loan officers' pace per day.
 # Days after its match until a new opportunity enters the sequence (spread over the week); None: never (nurture).
 ENROLL_AFTER_DAYS = (0, 0, 1, 1, 2, 2, 3, 4, 7, None)
+# Borrower behaviour per message (shares of the messages sent), and the loan officers' pace per day.
 P_EMAIL_BOUNCE = 0.03
 P_SMS_FAILED = 0.02
 P_OPEN = 0.48  # of delivered emails
@@ -86,7 +86,7 @@ P_BOOK = 0.5  # of clicks
 P_REPLY = 0.05
 P_UNSUBSCRIBE = 0.015
 P_SMS_STOP = 0.03
-P_APPLY_APPOINTMENT = 0.35  # per day, once the call request is two days old
+P_APPLY_APPOINTMENT = 0.3  # per day, once the call request is two days old
 P_APPLY_ENGAGED = 0.06  # per day, a reply or click that has not booked a call
 P_APPROVE = 0.35  # per day, after three days
 P_CANCEL = 0.03
@@ -127,10 +127,11 @@ class FredReplay:
 
     code: str
     dates: list[dt.date]
-    rates: list
+    rates: list[Decimal]
     today: dt.date
 
-    def on(self, day: dt.date):
+    def on(self, day: dt.date) -> tuple[dt.date, Decimal]:
+        """(the FRED date, its value) that day ``day`` of the demo replays."""
         shifted = self.dates[-1] - (self.today - day)
         index = bisect.bisect_right(self.dates, shifted) - 1
         return (self.dates[max(index, 0)], self.rates[max(index, 0)])
