@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import random
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -28,6 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
 
 from core.choices import Amortization, ProductType, term_bucket
@@ -45,6 +47,7 @@ from pipeline.services.matching import match_organization
 from rates.defaults import MAPPINGS
 from rates.selectors import organization_today
 from rates.services import demo_rate_sheet_ensure, rates_load_shipped_history
+from refiapp.demo_history import HistoryResult, demo_history
 from refiapp.onboarding import manager_group_ensure, organization_ensure_defaults
 from scoring.services.demo import demo_scoring
 
@@ -136,6 +139,7 @@ class DemoResult:
     loans: ImportResult | None = None
     match_run: MatchRun | None = None
     enrolled: int = 0
+    history: HistoryResult | None = None
     scoring: Any = None  # scoring.services.demo.ScoringDemo
 
     def lines(self) -> list[str]:
@@ -143,6 +147,8 @@ class DemoResult:
         if self.loans is not None:
             loans = self.loans
             lines.append(f"loans: {loans.created} created, {loans.updated} updated, {loans.unchanged} unchanged")
+        if self.history is not None:
+            lines.append(self.history.line())
         if self.match_run is not None:
             run = self.match_run
             lines.append(
@@ -205,9 +211,7 @@ def demo_staff(organization: Organization, branch: Branch, changes: dict[str, st
             {"first_name": first, "last_name": last, "email": email, "is_staff": is_manager, "is_active": True},
             exclude=("password",),  # set just below, hashed
         )
-        if not user.check_password(DEMO_PASSWORD):
-            user.set_password(DEMO_PASSWORD)
-            user.save(update_fields=["password"])
+        if _password_ensure(user):
             outcome = "created" if outcome == "created" else "updated"
         if is_manager and not user.groups.filter(pk=group.pk).exists():
             user.groups.add(group)
@@ -233,6 +237,23 @@ def demo_staff(organization: Organization, branch: Branch, changes: dict[str, st
         changes["manager group"] = group_outcome
         changes["staff"] = _combined(outcomes)
     return profiles
+
+
+@cache
+def _demo_password_hash() -> str:
+    """One hash of the (public, printed) demo password for every demo user: each PBKDF2 hash costs about a second,
+    and the seed must stay quick."""
+    return make_password(DEMO_PASSWORD)
+
+
+def _password_ensure(user: Any) -> bool:
+    """Give ``user`` the demo password; True when it changed. A new user (no password yet) is not checked: Django
+    would hash a dummy password to hide the timing, which the seed need not spend."""
+    if user.password and user.has_usable_password() and user.check_password(DEMO_PASSWORD):
+        return False
+    user.password = _demo_password_hash()
+    user.save(update_fields=["password"])
+    return True
 
 
 def demo_products(organization: Organization, changes: dict[str, str] | None = None) -> list[LoanProduct]:
@@ -427,10 +448,24 @@ def demo_loan_row(index: int, officers: list[LoanOfficer], branch: Branch) -> Lo
 
 
 def demo_loans(organization: Organization, officers: list[LoanOfficer], branch: Branch, *, count: int) -> ImportResult:
-    rows = (demo_loan_row(index, officers, branch) for index in range(1, count + 1))
+    """The book, upserted; a loan the demo's history refinanced (``refinance_fund``) stays refinanced, as the
+    servicing file would say, so a rerun leaves it unchanged."""
+    refinanced = set(
+        Loan.objects.filter(organization=organization, status=Loan.Status.REFINANCED).values_list(
+            "loan_number", flat=True
+        )
+    )
+
+    def rows() -> Iterator[LoanRow]:
+        for index in range(1, count + 1):
+            row = demo_loan_row(index, officers, branch)
+            if row.values["loan_number"] in refinanced:
+                row.values["status"] = Loan.Status.REFINANCED
+            yield row
+
     return loan_rows_upsert(
         organization=organization,
-        rows=rows,
+        rows=rows(),
         source=Loan.Source.DEMO,
         consent_source="Demo data: consent captured at application",
         as_of=AS_OF,
@@ -450,7 +485,9 @@ def demo_market(organization: Organization, changes: dict[str, str] | None = Non
 
 
 def demo_seed(*, loans: int = 300) -> DemoResult:
-    """Build (or bring up to date) the demo lender, run its match, then train, score and route it (scoring).
+    """Build (or bring up to date) the demo lender, replay its last twelve weeks (``demo_history``: matches, sends,
+    engagement, applications and fundings through the real services), run today's match, then train, score and
+    route it (scoring).
     Safe to run any number of times: a rerun on the same day changes nothing."""
     with transaction.atomic():
         changes: dict[str, str] = {}
@@ -462,6 +499,7 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         loan_result = demo_loans(organization, officers, branch, count=loans)
         demo_market(organization, changes)
         demo_drop_folder(organization, changes)
+    history = demo_history(organization=organization)
     run = match_organization(organization=organization, trigger=MatchRun.Trigger.COMMAND)
     enrolled = enrollments_create_for_new_opportunities(organization=organization)
     scoring = demo_scoring(organization=organization)
@@ -471,6 +509,7 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         loans=loan_result,
         match_run=run,
         enrolled=enrolled,
+        history=history,
         scoring=scoring,
     )
 
@@ -519,9 +558,7 @@ def demo_operator(changes: dict[str, str] | None = None) -> None:
         },
         exclude=("password",),
     )
-    if not user.check_password(DEMO_PASSWORD):
-        user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
+    if _password_ensure(user):
         outcome = "created" if outcome == "created" else "updated"
     if changes is not None:
         changes["operator"] = outcome
