@@ -1,15 +1,18 @@
 """The 18-month check: every active loan whose note date is ``review_after_months`` old (the organization's
 setting) is checked once against today's market rate, with the daily match's own numbers.
 
-One transaction, a few set-based statements (PostgreSQL), no loop over loans:
+One transaction, a few set-based statements that run on PostgreSQL and SQLite alike, no loop over loans:
 
 1. the match's qualifying select (``pipeline.services.match_sql.MatchStatements``: the same rates, bands, rule
    and figures) limited to the loans due a review, into the match's temporary work table;
-2. the match's own insert of new opportunities for the due loans that clear the threshold and have none open;
-3. ``INSERT … ON CONFLICT (loan_id) DO NOTHING`` of one ``LoanReview`` per due loan with a market rate: the
-   rate in force, the market rate, the spread it saw and whether it cleared (the ledger: checked once);
-4. the cleared loans' open opportunities flagged (``review_flag``, ``reviewed_at``, attention) with one call
-   task each on their timeline, in one data-modifying statement.
+2. the match's own insert of new opportunities (and their ``matched`` entries) for the due loans that clear the
+   threshold and have none open;
+3. ``INSERT … WITH … SELECT … ON CONFLICT (loan_id) DO NOTHING`` of one ``LoanReview`` per due loan with a
+   market rate: the rate in force, the market rate, the spread it saw and whether it cleared (the ledger:
+   checked once);
+4. the cleared loans' open opportunities flagged (``review_flag``, ``reviewed_at``, attention) with one
+   ``UPDATE … WHERE id IN (SELECT …)``, one call task each on their timeline with one ``INSERT … SELECT``, and
+   their ledger rows linked with one ``UPDATE … FROM`` (plain statements: SQLite has no data-modifying CTEs).
 
 A loan whose product has no market rate today is not checked yet (it is checked once a rate exists). Runs of
 one organization are serialised by a row lock on the organization; a rerun finds no loan due.
@@ -81,7 +84,9 @@ class ReviewStatements(MatchStatements):
     def _stage1(self) -> str:
         return super()._stage1().rstrip() + self._due("l") + "\n"
 
-    def _ledger_insert(self) -> str:
+    def _ledger_insert(self, inputs: str) -> str:
+        """The ledger rows of the due loans with a market rate. The CTEs go inside the INSERT (``INSERT … WITH …
+        SELECT``): SQLite's driver reports no row count for a statement that starts with WITH."""
         bucket = "CASE WHEN l.term_months <= 180 THEN 180 ELSE 360 END"
         jumbo = f"l.product_type = '{ProductType.JUMBO}'"
         market_rate = f"COALESCE(CASE WHEN {jumbo} THEN m.j_rate END, m.a_rate, m.j_rate)"
@@ -89,12 +94,15 @@ class ReviewStatements(MatchStatements):
         rate_used = (
             "CASE WHEN l.amortization = 'arm' AND l.current_rate IS NOT NULL THEN l.current_rate ELSE l.note_rate END"
         )
+        # SQLite subtracts doubles: the spread is rounded to the thousandths of a point it is stored in.
+        spread = f"{rate_used} - {market_rate}" if self.pg else f"round({rate_used} - {market_rate}, 3)"
         return f"""
             INSERT INTO {LoanReview._meta.db_table} (organization_id, loan_id, checked_on, months, note_rate,
                 market_series, market_rate, spread, cleared, opportunity_id, created_at)
+            WITH {inputs}
             SELECT %(org)s, l.id, %(as_of)s, %(review_months)s, {rate_used},
                    COALESCE(t.market_series, {market_series}, ''), COALESCE(t.market_rate, {market_rate}),
-                   COALESCE(t.spread, {rate_used} - {market_rate}), t.loan_id IS NOT NULL, NULL, %(now)s
+                   COALESCE(t.spread, {spread}), t.loan_id IS NOT NULL, NULL, %(now)s
             FROM loans_loan l
             JOIN market m ON m.family = {self._family("l.product_type")} AND m.bucket = {bucket}
             LEFT JOIN {WORK_TABLE} t ON t.loan_id = l.id
@@ -102,30 +110,51 @@ class ReviewStatements(MatchStatements):
             ON CONFLICT (loan_id) DO NOTHING
         """
 
-    def _flag(self) -> str:
-        open_stages = self._in(self.OPEN_STAGES)
-        return f"""
-            WITH flagged AS (
-                UPDATE pipeline_opportunity o
-                   SET review_flag = TRUE, reviewed_at = %(now)s, attention_reason = %(review_attention)s,
-                       attention_at = %(now)s, updated_at = %(now)s
-                  FROM {LoanReview._meta.db_table} r
-                 WHERE r.organization_id = %(org)s AND r.created_at = %(now)s AND r.cleared
-                   AND r.opportunity_id IS NULL AND o.loan_id = r.loan_id AND o.organization_id = %(org)s
-                   AND o.stage IN {open_stages} AND NOT o.review_flag
-             RETURNING o.id, o.loan_id, o.organization_id, o.borrower_id
-            ), linked AS (
-                UPDATE {LoanReview._meta.db_table} r SET opportunity_id = f.id FROM flagged f
-                 WHERE r.loan_id = f.loan_id RETURNING 1
-            ), tasks AS (
-                INSERT INTO pipeline_activity (organization_id, opportunity_id, borrower_id, kind, channel,
-                    from_stage, to_stage, body, data, occurred_at, created_at)
-                SELECT f.organization_id, f.id, f.borrower_id, '{Activity.Kind.CALL_TASK}', '', '', '',
-                       %(review_body)s, CAST(%(review_data)s AS jsonb), %(now)s, %(now)s
-                  FROM flagged f RETURNING 1
-            )
-            SELECT (SELECT COUNT(*) FROM flagged), (SELECT COUNT(*) FROM linked), (SELECT COUNT(*) FROM tasks)
-        """
+    def _new_rows(self) -> str:
+        """No MatchRun to find the new opportunities by (SQLite): the open opportunity of each work-table loan
+        that had none, first matched by this statement."""
+        return (
+            f"FROM pipeline_opportunity w JOIN {WORK_TABLE} t ON t.loan_id = w.loan_id"
+            f" WHERE t.opp_id IS NULL AND w.stage IN {self._in(self.OPEN_STAGES)} AND w.first_matched_at = %(now)s"
+        )
+
+    def _flag(self, cursor: Any) -> int:
+        """Flags the cleared loans' open opportunities, adds one call task each and links their ledger rows: three
+        set-based statements (both databases); returns the number flagged. The flagged rows are the ones this
+        run stamped (``reviewed_at = now``) whose ledger row is not linked yet, so a rerun adds no task."""
+        reviews = LoanReview._meta.db_table
+        fresh = "r.organization_id = %(org)s AND r.created_at = %(now)s AND r.cleared AND r.opportunity_id IS NULL"
+        flagged = self._execute(
+            cursor,
+            f"""
+            UPDATE pipeline_opportunity
+               SET review_flag = {self._true()}, reviewed_at = %(now)s, attention_reason = %(review_attention)s,
+                   attention_at = %(now)s, updated_at = %(now)s
+             WHERE id IN (
+                SELECT o.id FROM pipeline_opportunity o JOIN {reviews} r ON r.loan_id = o.loan_id
+                 WHERE {fresh} AND o.organization_id = %(org)s AND o.stage IN {self._in(self.OPEN_STAGES)}
+                   AND NOT o.review_flag)
+            """,
+        )
+        stamped = (
+            f"o.loan_id = r.loan_id AND {fresh} AND o.organization_id = %(org)s AND o.review_flag"
+            " AND o.reviewed_at = %(now)s"
+        )
+        data = "CAST(%(review_data)s AS jsonb)" if self.pg else "%(review_data)s"
+        self._execute(
+            cursor,
+            f"""
+            INSERT INTO pipeline_activity (organization_id, opportunity_id, borrower_id, kind, channel,
+                from_stage, to_stage, body, data, occurred_at, created_at)
+            SELECT o.organization_id, o.id, o.borrower_id, '{Activity.Kind.CALL_TASK}', '', '', '',
+                   %(review_body)s, {data}, %(now)s, %(now)s
+              FROM pipeline_opportunity o JOIN {reviews} r ON {stamped}
+            """,
+        )
+        self._execute(
+            cursor, f"UPDATE {reviews} AS r SET opportunity_id = o.id FROM pipeline_opportunity o WHERE {stamped}"
+        )
+        return flagged
 
     def review(self) -> ReviewResult:
         result = ReviewResult(as_of=self.as_of)
@@ -137,23 +166,20 @@ class ReviewStatements(MatchStatements):
             self._execute(cursor, f"CREATE TEMPORARY TABLE {WORK_TABLE} AS WITH {inputs},\n{self._qualifying_select()}")
             cursor.execute(f"CREATE INDEX {WORK_TABLE}_loan ON {WORK_TABLE} (loan_id)")
             result.opportunities_created = self._insert_new(cursor)
-            result.checked = self._execute(cursor, f"WITH {inputs}\n{self._ledger_insert()}")
+            result.checked = self._execute(cursor, self._ledger_insert(inputs))
             cursor.execute(
                 f"SELECT COUNT(*) FROM {LoanReview._meta.db_table} WHERE organization_id = %(org)s"
                 " AND created_at = %(now)s AND cleared",
                 self.params,
             )
             result.cleared = cursor.fetchone()[0]
-            cursor.execute(self._flag(), self.params)
-            result.flagged = cursor.fetchone()[0]
+            result.flagged = self._flag(cursor)
             cursor.execute(f"DROP TABLE {WORK_TABLE}")
         return result
 
 
 def reviews_run(*, organization: Organization, today: dt.date | None = None) -> ReviewResult:
     """Check every loan due a review today (the organization's date); a rerun checks nothing new."""
-    if connection.vendor != "postgresql":
-        raise NotImplementedError("The loan review runs on PostgreSQL (data-modifying statements).")
     today = today or organization.today()
     months = organization.review_after_months
     with transaction.atomic():

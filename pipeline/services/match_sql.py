@@ -276,9 +276,12 @@ class MatchStatements(MatchSelect):
                 activity=activity,
             )
         created = self._execute(cursor, insert)
-        new_rows = "FROM pipeline_opportunity w WHERE w.match_run_id = %(run)s AND w.first_matched_at = %(now)s"
-        self._execute(cursor, activity.replace("{source}", new_rows))
+        self._execute(cursor, activity.replace("{source}", self._new_rows()))
         return created
+
+    def _new_rows(self) -> str:
+        """SQLite: the FROM clause (rows ``w``) of the opportunities ``_insert_new`` has just inserted."""
+        return "FROM pipeline_opportunity w WHERE w.match_run_id = %(run)s AND w.first_matched_at = %(now)s"
 
     def _update_changed(self, cursor: Any) -> int:
         """Refresh the figures of open opportunities that changed (and re-qualify them); log re-qualifications."""
