@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.choices import ProductType, choices_check
-from core.formatting import date_text
+from core.formatting import date_text, datetime_text
 from core.models import Organization
 from core.money import MAX_RATE, percent
 from core.tenancy import TenantQuerySet, profile_for
@@ -177,4 +177,4 @@ class RateFetch(models.Model):
         constraints = [choices_check("status", RateFetchStatus, "%(app_label)s_%(class)s_status_valid")]
 
     def __str__(self) -> str:
-        return f"{self.series} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+        return f"{self.series} {datetime_text(self.started_at)} {self.get_status_display()}"

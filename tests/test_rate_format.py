@@ -55,3 +55,13 @@ def test_admin_texts_of_rates_use_the_one_format():
     revision = RateRevision(observation=observation, old_rate=Decimal("6.2"), new_rate=Decimal("6.125"), source="x")
     assert str(revision).endswith(": 6.200\xa0% → 6.125\xa0%")
     assert isinstance(observation, RateObservation)
+
+
+@pytest.mark.django_db
+def test_admin_texts_of_matching_use_the_one_rate_and_date_formats():
+    from tests.factories import MatchRunFactory, ThresholdRuleFactory
+
+    rule = ThresholdRuleFactory(min_spread=Decimal("0.75"))
+    assert str(rule).endswith(": 0.750\xa0pts")
+    run = MatchRunFactory(as_of=dt.date(2026, 11, 20))
+    assert str(run) == f"Match {date_text(dt.date(2026, 11, 20))} (Succeeded)"
