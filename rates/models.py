@@ -5,8 +5,9 @@ from django.db import models
 from django.db.models import Q
 
 from core.choices import ProductType, choices_check
+from core.formatting import date_text, datetime_text
 from core.models import Organization
-from core.money import MAX_RATE
+from core.money import MAX_RATE, percent
 from core.tenancy import TenantQuerySet, profile_for
 
 RATE = {"max_digits": 6, "decimal_places": 3}
@@ -101,7 +102,7 @@ class RateObservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.series_id} {self.date}: {self.rate}"
+        return f"{self.series_id} {date_text(self.date)}: {percent(self.rate)}"
 
 
 class RateRevision(models.Model):
@@ -117,7 +118,7 @@ class RateRevision(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.observation}: {self.old_rate} → {self.new_rate}"
+        return f"{self.observation}: {percent(self.old_rate)} → {percent(self.new_rate)}"
 
 
 class SeriesMapping(models.Model):
@@ -176,4 +177,4 @@ class RateFetch(models.Model):
         constraints = [choices_check("status", RateFetchStatus, "%(app_label)s_%(class)s_status_valid")]
 
     def __str__(self) -> str:
-        return f"{self.series} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+        return f"{self.series} {datetime_text(self.started_at)} {self.get_status_display()}"

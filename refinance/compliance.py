@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.choices import Amortization, ProductType
+from core.money import percent, points
 from loans import finance, limits
 from loans.models import Loan, LoanProduct
 
@@ -108,9 +109,9 @@ def benefit_failures(
     if cash_out <= 0 and not (new_rate < current_rate or shorter or to_fixed):
         failures.append(
             RuleFailure(
-                f"No benefit to the borrower: {new_rate}% for {new_term_months} months does not lower the rate of "
-                f"{current_rate}%, shorten the {left} months left or move an ARM to a fixed rate. A rate-term "
-                "refinance must do one of them.",
+                f"No benefit to the borrower: {percent(new_rate)} for {new_term_months} months does not lower the "
+                f"rate of {percent(current_rate)}, shorten the {left} months left or move an ARM to a fixed rate. A "
+                "rate-term refinance must do one of them.",
                 "new_rate",
             )
         )
@@ -132,8 +133,8 @@ def benefit_failures(
             failures.append(
                 RuleFailure(
                     f"FHA streamline net tangible benefit: the combined rate (note rate + annual MIP) must fall by at "
-                    f"least {finance.NTB_MIN_RATE_DROP:.2f} points; {combined_old}% → {combined_new}% falls by "
-                    f"{combined_old - combined_new} points.",
+                    f"least {points(finance.NTB_MIN_RATE_DROP)}; {percent(combined_old)} → {percent(combined_new)} "
+                    f"falls by {points(combined_old - combined_new)}.",
                     "new_rate",
                 )
             )
@@ -171,8 +172,8 @@ def _va_irrrl(
     if loan.amortization == Amortization.FIXED and drop < needed:
         failures.append(
             RuleFailure(
-                f"VA IRRRL net tangible benefit: the rate must fall by at least {needed:.2f} points "
-                f"({'fixed to ARM' if fixed_to_arm else 'fixed to fixed'}); it falls by {drop} points.",
+                f"VA IRRRL net tangible benefit: the rate must fall by at least {points(needed)} "
+                f"({'fixed to ARM' if fixed_to_arm else 'fixed to fixed'}); it falls by {points(drop)}.",
                 "new_rate",
             )
         )

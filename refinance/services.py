@@ -27,7 +27,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from core.choices import term_bucket
-from core.money import ZERO, money, rate
+from core.formatting import date_text
+from core.money import ZERO, money, percent, rate
 from loans import finance
 from loans.models import Loan, LoanProduct
 from pipeline.models import Activity, Opportunity
@@ -243,8 +244,8 @@ def _initiate_locked(
             actor=actor,
             body=(
                 f"Refinance {refinance.reference} initiated from {source}: new loan {new_loan.loan_number}, "
-                f"{_usd(new_amount)} at {new_rate}% for {new_term_months} months, effective "
-                f"{effective_date.isoformat()}."
+                f"{_usd(new_amount)} at {percent(new_rate)} for {new_term_months} months, effective "
+                f"{date_text(effective_date)}."
             ),
             data={"refinance": refinance.reference, "new_loan": new_loan.loan_number, "channel": channel},
         )

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.choices import Channel, choices_check
+from core.formatting import datetime_text
 from core.models import Organization
 from core.tenancy import TenantQuerySet
 from loans.models.portfolio import Borrower
@@ -94,4 +95,4 @@ class Activity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} at {datetime_text(self.occurred_at)}"

@@ -7,7 +7,9 @@ from django.db import models
 from django.db.models import Q
 
 from core.choices import ProductType, choices_check
+from core.formatting import date_text
 from core.models import Branch, LoanOfficer, Organization
+from core.money import points
 from core.tenancy import TenantQuerySet
 from loans.models.portfolio import MONEY, RATE, Borrower, Loan
 
@@ -41,7 +43,7 @@ class ThresholdRule(models.Model):
 
     def __str__(self) -> str:
         end = f"{self.max_balance:,.0f}" if self.max_balance is not None else "∞"
-        return f"{self.get_product_type_display()} ${self.min_balance:,.0f}–{end}: {self.min_spread} pts"
+        return f"{self.get_product_type_display()} ${self.min_balance:,.0f}–{end}: {points(self.min_spread)}"
 
 
 class MatchRunStatus(models.TextChoices):
@@ -95,7 +97,7 @@ class MatchRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Match {self.as_of} ({self.get_status_display()})"
+        return f"Match {date_text(self.as_of)} ({self.get_status_display()})"
 
 
 class OpportunityQuerySet(TenantQuerySet):

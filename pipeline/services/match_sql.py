@@ -31,6 +31,7 @@ from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from core.models import Organization
+from core.money import NBSP
 from loans import finance, limits
 from loans.models import Loan
 from loans.selectors.products import closing_cost_rules
@@ -225,10 +226,15 @@ class MatchStatements(MatchSelect):
         return "t.remaining" if name == "remaining_months" else f"t.{name}"
 
     def _fmt_money(self, expr: str) -> str:
-        return f"to_char({expr}, 'FM999999999990.00')" if self.pg else f"printf('%%.2f', {expr})"
+        """Dollars as ``core.money.usd`` writes them, without the sign: 1,520.00 (for amounts ≥ 0)."""
+        if self.pg:
+            return f"to_char({expr}, 'FM999,999,999,990.00')"
+        return f"(printf('%%,d', CAST({expr} AS INTEGER)) || substr(printf('%%.2f', {expr}), -3))"
 
     def _fmt_rate(self, expr: str) -> str:
-        return f"to_char({expr}, 'FM990.000')" if self.pg else f"printf('%%.3f', {expr})"
+        """A rate as ``core.money.percent`` writes it: 6.125 % (a no-break space before the sign)."""
+        number = f"to_char({expr}, 'FM990.000')" if self.pg else f"printf('%%.3f', {expr})"
+        return f"({number} || '{NBSP}%%')"
 
     def _activity_insert(self, *, kind: str, body: str, source: str) -> str:
         """INSERT of one timeline entry per row of ``source`` (a FROM clause with rows ``w``)."""
@@ -265,7 +271,7 @@ class MatchStatements(MatchSelect):
         """
         body = (
             f"'Saves $' || {self._fmt_money('w.monthly_savings')} || ' a month at '"
-            f" || {self._fmt_rate('w.market_rate')} || '%% (' || w.market_series || ')'"
+            f" || {self._fmt_rate('w.market_rate')} || ' (' || w.market_series || ')'"
         )
         activity = self._activity_insert(kind=Activity.Kind.MATCHED, body=body, source="{source}")
         if self.pg:
@@ -297,7 +303,7 @@ class MatchStatements(MatchSelect):
             FROM {WORK_TABLE} t
             WHERE o.id = t.opp_id AND ({changed})
         """
-        body = f"'Qualifies again at ' || {self._fmt_rate('w.market_rate')} || '%% (' || w.market_series || ')'"
+        body = f"'Qualifies again at ' || {self._fmt_rate('w.market_rate')} || ' (' || w.market_series || ')'"
         activity = self._activity_insert(kind=Activity.Kind.REQUALIFIED, body=body, source="{source}")
         if self.pg:
             return self._write_logged(

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from core.money import percent
 from core.views import profile_required
 from loans.models import Loan
 from pipeline.models import MatchRun
@@ -73,8 +74,8 @@ def rates_overview(request: HttpRequest) -> HttpResponse:
             "triggers": [
                 {
                     "label": (
-                        f"{o.label}: {o.loans_above} loans ≥ {o.trigger}% "
-                        f"({o.rate.series_code} {o.rate.rate}% + threshold)"
+                        f"{o.label}: {o.loans_above} loans ≥ {percent(o.trigger)} "
+                        f"({o.rate.series_code} {percent(o.rate.rate)} + threshold)"
                     ),
                     "value": str(o.trigger),
                     "loans": o.loans_above,

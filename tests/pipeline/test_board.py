@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -214,6 +215,16 @@ def test_branch_filter_for_org_admin(officer, org_admin):
     opp(officer)
     response = client_for(org_admin).get(BOARD, {"branch": other_branch.pk})
     assert rows(response) == [theirs]
+
+
+def test_min_savings_takes_cents(officer, officer_client):
+    """The browser's number field accepts 250.50 (step 0.01; a step of 1 made Chromium refuse the form)."""
+    kept = opp(officer, monthly_savings=Decimal("250.50"))
+    opp(officer, monthly_savings=Decimal("250.49"))
+    response = officer_client.get(BOARD, {"min_savings": "250.50"})
+    assert rows(response) == [kept]
+    field = re.search(r'<input[^>]*name="min_savings"[^>]*>', response.content.decode()).group(0)
+    assert 'step="0.01"' in field and 'value="250.50"' in field
 
 
 def test_invalid_filter_shows_the_error_and_no_rows(officer, officer_client):

@@ -184,7 +184,7 @@ def test_new_opportunity_carries_the_finance_figures(officer, org):
     entry = Activity.objects.get(opportunity=opp)
     assert (entry.kind, entry.body, entry.borrower, entry.data) == (
         "matched",
-        "Saves $280.48 a month at 6.125% (OBMMIC30YF)",
+        "Saves $280.48 a month at 6.125\xa0% (OBMMIC30YF)",
         loan.borrower,
         {"match_run": run.pk},
     )
@@ -503,7 +503,7 @@ def test_rates_rise_marks_no_longer_qualifies_but_keeps_stage_and_sequence(offic
     assert (opp.qualifies, opp.disqualified_at, opp.stage, opp.market_rate) == (True, None, "contacted", D("6.000"))
     assert Opportunity.objects.filter(loan=loan).count() == 1
     requalified = Activity.objects.get(opportunity=opp, kind="requalified")
-    assert requalified.body == "Qualifies again at 6.000% (OBMMIC30YF)"
+    assert requalified.body == "Qualifies again at 6.000\xa0% (OBMMIC30YF)"
 
 
 def test_new_rate_updates_the_figures_without_a_timeline_entry(officer, org, frozen):

@@ -59,6 +59,7 @@ def test_rates_page_shows_rates_changes_chart_and_loan_counts(officer, officer_c
     assert conf["points"][0][0] >= "2025-05-14"  # one year back from the newest observation shown
     trigger = next(t for t in data["triggers"] if t["label"].startswith("Conforming 30-year"))
     assert (trigger["value"], trigger["loans"]) == ("6.970", 1)
+    assert "loans ≥ 6.970\xa0% (OBMMIC30YF 6.345\xa0% + threshold)" in trigger["label"]  # one rate format
 
 
 @time_machine.travel(NOW, tick=False)

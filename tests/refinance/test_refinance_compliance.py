@@ -100,6 +100,7 @@ def test_the_tolerance_is_an_organization_setting(loan, product):
 def test_a_rate_term_refinance_must_benefit_the_borrower(loan, product):
     higher = failures(loan, new_rate=D("9.500"))
     assert any("no benefit" in m.lower() for m in higher), higher
+    assert any("9.500\xa0% for 360 months does not lower the rate of 7.250\xa0%" in m for m in higher), higher
     fifteen = LoanProductFactory(organization=loan.organization, code="CONF15", term_months=180)
     assert fifteen.term_months == 180
     # a shorter term is a benefit even at a higher rate (the payment rises, the loan is paid off sooner)

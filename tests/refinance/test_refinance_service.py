@@ -6,6 +6,7 @@ from decimal import Decimal, localcontext
 import pytest
 import time_machine
 
+from core.formatting import date_text
 from core.money import money
 from loans.models import Loan
 from pipeline.models import Activity, Opportunity
@@ -231,6 +232,9 @@ def test_initiate_creates_pending_new_loan_transaction_and_audit(loan, product, 
     assert opportunity.stage == "application"
     kinds = list(Activity.objects.filter(opportunity=opportunity).order_by("pk").values_list("kind", "actor"))
     assert kinds == [("refinance_initiated", officer.user.pk), ("stage_change", officer.user.pk)]
+    initiated = Activity.objects.get(opportunity=opportunity, kind="refinance_initiated")
+    # The one rate format and the one date format (core.money.percent, core.formatting.date_text).
+    assert f"at 6.125\xa0% for 360 months, effective {date_text(EFFECTIVE)}." in initiated.body
     stage = Activity.objects.get(opportunity=opportunity, kind="stage_change")
     assert (stage.from_stage, stage.to_stage) == ("engaged", "application")
 
