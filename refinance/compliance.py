@@ -8,7 +8,8 @@
 * VA IRRRL (VA to VA): seasoning (six payments made and 210 days since the first payment's due date, on the new
   note date), a rate drop of 0.50 fixed to fixed (2.00 fixed to ARM), closing costs recouped within 36 months by
   the lower payment (not asked when the payment rises because the term is shorter or an ARM becomes fixed);
-* FHA streamline (FHA to FHA): the combined rate (note rate + annual MIP) falls by 0.50.
+* FHA streamline (FHA to FHA): seasoning (six payments made, six months past the first payment's due date and
+  210 days past closing, on the new note date) and the combined rate (note rate + annual MIP) falls by 0.50.
 
 Each failure is a ``RuleFailure`` with its own message; ``refinance.rules`` runs them with the rest.
 """
@@ -21,11 +22,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.choices import Amortization, ProductType
+from core.formatting import date_text
 from core.money import percent, points
 from loans import finance, limits
 from loans.models import Loan, LoanProduct
 
 VA_FIXED_TO_ARM_MIN_DROP = Decimal("2.000")
+FHA_SEASONING_MONTHS = 6
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ def benefit_failures(
             exempt_from_recoupment=shorter or to_fixed,
         )
     if product.product_type == ProductType.FHA and loan.product_type == ProductType.FHA:
+        failures += _fha_streamline_seasoning(loan=loan, effective_date=effective_date)
         old_mip = loan.annual_mip if loan.annual_mip is not None else product.annual_mip
         combined_old, combined_new = current_rate + old_mip, new_rate + product.annual_mip
         if combined_old - combined_new < finance.NTB_MIN_RATE_DROP:
@@ -139,6 +143,31 @@ def benefit_failures(
                 )
             )
     return failures
+
+
+def _fha_streamline_seasoning(*, loan: Loan, effective_date: dt.date) -> list[RuleFailure]:
+    """HUD 4000.1 (streamline refinance): on the new note date the loan being refinanced has six payments made,
+    six full months past its first payment's due date and 210 days past its closing (note) date."""
+    made = finance.payments_made(
+        first_payment_date=loan.first_payment_date, as_of=effective_date, term_months=loan.term_months
+    )
+    six_months_after_first = finance.add_months(loan.first_payment_date, FHA_SEASONING_MONTHS)
+    days_since_closing = (effective_date - loan.note_date).days
+    if (
+        made >= finance.SEASONING_PAYMENTS
+        and effective_date >= six_months_after_first
+        and days_since_closing >= finance.SEASONING_DAYS
+    ):
+        return []
+    return [
+        RuleFailure(
+            f"FHA streamline seasoning: on the new note date {date_text(effective_date)} the loan must have "
+            f"{finance.SEASONING_PAYMENTS} payments made, be {FHA_SEASONING_MONTHS} months past its first payment's "
+            f"due date ({date_text(six_months_after_first)}) and {finance.SEASONING_DAYS} days past its closing; "
+            f"it has {made} payments and {max(days_since_closing, 0)} days since closing.",
+            "effective_date",
+        )
+    ]
 
 
 def _va_irrrl(

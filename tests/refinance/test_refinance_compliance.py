@@ -169,6 +169,32 @@ def test_fha_streamline_combined_rate_drop(officer):
     assert failures(loan, product_code="FHA30", new_rate=D("6.250"), new_amount=fits) == []  # 7.350 → 6.800
 
 
+def test_fha_streamline_seasoning_before_the_new_note_date(officer):
+    # closed 2026-06-20, first payment due 2026-08-01: on 2026-12-22 five payments, 185 days since closing
+    loan = LoanFactory(
+        loan_officer=officer,
+        loan_number="FHA-2",
+        product_type="fha",
+        note_rate=D("6.500"),
+        note_date=dt.date(2026, 6, 20),
+        first_payment_date=dt.date(2026, 8, 1),
+    )
+    fha30 = LoanProductFactory(
+        organization=loan.organization, code="FHA30", product_type="fha", annual_mip=D("0.550"), max_loan_amount=None
+    )
+    fits = minimum(loan, fha30)
+    messages = failures(loan, product_code="FHA30", new_rate=D("5.500"), new_amount=fits)
+    assert messages == [
+        "FHA streamline seasoning: on the new note date Dec 22, 2026 the loan must have 6 payments made, be 6 months "
+        "past its first payment's due date (Feb 1, 2027) and 210 days past its closing; it has 5 payments and 185 "
+        "days since closing."
+    ], messages
+    # Seasoned on 2027-02-01 (7 payments, 226 days), within the 90-day rate-lock horizon of 2026-11-22.
+    seasoned = dt.date(2027, 2, 1)
+    fits = minimum(loan, fha30, effective=seasoned)
+    assert failures(loan, product_code="FHA30", new_rate=D("5.500"), new_amount=fits, effective_date=seasoned) == []
+
+
 # --- 6. product fit ------------------------------------------------------------------------------------------
 
 
