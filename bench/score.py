@@ -13,6 +13,7 @@ rebuilt at will.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from django.db import connection  # noqa: E402
 from loans.models import Loan  # noqa: E402
 from pipeline.models import Activity, Opportunity  # noqa: E402
 from scoring.services.hpi import hpi_ensure_loaded  # noqa: E402
-from scoring.services.scores import opportunities_score  # noqa: E402
+from scoring.services.scores import WRITTEN, opportunities_score  # noqa: E402
 
 STATES = ["IL", "WI", "IN", "MI", "MO", "MN", "IA", "TX", "FL", "AZ", "CA", "NY", "OH", "GA", "NC", "WA"]
 
@@ -52,14 +53,14 @@ def prepare(org, n: int) -> None:  # type: ignore[no-untyped-def]
                     market_rate, market_rate_date, note_rate, spread, threshold, remaining_months, current_balance,
                     current_payment, new_payment, monthly_savings, total_interest_savings, closing_costs,
                     break_even_months, net_benefit, is_arm, seasoning_ok, matched_spread, matched_threshold,
-                    matched_rule, attention_reason, created_at, updated_at)
+                    matched_rule, attention_reason, rate_is_current, created_at, updated_at)
                 SELECT l.organization_id, l.id, l.borrower_id, l.loan_officer_id, l.branch_id, l.product_type,
                        (ARRAY['new', 'new', 'new', 'contacted', 'engaged'])[1 + floor(random() * 5)::int],
                        TRUE, now() - interval '20 days', now(), 'OBMMIC30YF', 6.125, DATE '2026-11-20',
                        l.note_rate, l.note_rate - 6.125, 0.625, 300, round(l.original_amount * 0.93, 2),
                        2500, 2300, round((50 + random() * 600)::numeric, 2),
                        round((5000 + random() * 120000)::numeric, 2), 5000, 20, 40000, FALSE, TRUE,
-                       l.note_rate - 6.125, 0.625, 'flat', '', now(), now()
+                       l.note_rate - 6.125, 0.625, 'flat', '', FALSE, now(), now()
                   FROM {Loan._meta.db_table} l
                  WHERE l.organization_id = %s AND l.status = 'active'
                  LIMIT %s""",
@@ -75,17 +76,30 @@ def prepare(org, n: int) -> None:  # type: ignore[no-untyped-def]
                  WHERE o.organization_id = %s AND random() < 0.6""",
             [org.pk],
         )
-    for table in (Loan._meta.db_table, Opportunity._meta.db_table, Activity._meta.db_table):
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {table}")
+    vacuum()
     hpi_ensure_loaded()
     print(f"prepared in {time.monotonic() - started:.1f} s")
+
+
+def vacuum() -> None:
+    """As in production (autovacuum): hint bits and the visibility map set, dead rows gone, statistics fresh."""
+    for table in (Loan._meta.db_table, Opportunity._meta.db_table, Activity._meta.db_table):
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+def clear_scores(org) -> None:  # type: ignore[no-untyped-def]
+    """Forget the written scores and figures, so the next run writes every opportunity again."""
+    Opportunity.objects.filter(organization=org).update(**dict.fromkeys(WRITTEN))
+    vacuum()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--opportunities", type=int, default=100_000)
-    parser.add_argument("--reuse", action="store_true", help="Score the opportunities already there.")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Score the opportunities already there (their scores cleared first)."
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("bench/score.py needs PostgreSQL (DATABASE_URL).")
@@ -95,16 +109,26 @@ def main() -> None:
         total = int(args.opportunities / 0.97) + 1000  # bench/match.py marks ~3 % paid off
         print(f"building {total:,} loans …")
         bench_match.build_portfolio(org, officers, total)
-    if not args.reuse:
+    if args.reuse:
+        clear_scores(org)
+    else:
         prepare(org, args.opportunities)
     open_count = Opportunity.objects.filter(organization=org).count()
     activities = Activity.objects.filter(organization=org).count()
     print(f"{open_count:,} open opportunities, {activities:,} timeline entries")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('server_version'), pg_relation_size(%s) / 8192", [Opportunity._meta.db_table]
+        )
+        version, pages = cursor.fetchone()
+    print(f"PostgreSQL {version}, opportunity table {pages:,} pages; load average {os.getloadavg()[0]:.1f}")
     for label in ("first run", "rerun"):
         started = time.monotonic()
         run = opportunities_score(organization=org)
         seconds = time.monotonic() - started
-        print(f"{label}: {seconds:.2f} s — scored {run.scored:,}, written {run.changed:,}")
+        print(
+            f"{label}: {seconds:.2f} s — scored {run.scored:,}, written {run.changed:,}; load {os.getloadavg()[0]:.1f}"
+        )
     scored = Opportunity.objects.filter(organization=org, score__isnull=False).count()
     valued = Opportunity.objects.filter(organization=org, estimated_value_quarter__isnull=False).count()
     print(f"{scored:,} with a score, {valued:,} marked to market; peak RSS {bench_match.peak_rss_mb():.0f} MB")

@@ -193,7 +193,7 @@ WITH latest_quarter AS (
       LEFT JOIN cash_out c ON c.product_type = o.product_type
       LEFT JOIN engagement e ON e.opportunity_id = o.id{outcome_join}
      WHERE {where}
-), features AS MATERIALIZED (
+), features AS (
     SELECT v.id,
            v.estimated_value, v.estimated_value_quarter,
            CASE WHEN v.estimated_value > 0 THEN ROUND(100 * v.current_balance / v.estimated_value, 2) END
