@@ -27,7 +27,7 @@ def reset_fillfactor(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pipeline", "0004_opportunity_rate_is_current"),
+        ("pipeline", "0005_opportunity_review_flag"),
     ]
 
     operations = [migrations.RunPython(set_fillfactor, reset_fillfactor, elidable=False)]
