@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
-DEMO_ENV := DEBUG=1 ALLOWED_HOSTS=127.0.0.1,localhost
+DEMO_ENV := DEBUG=1 ALLOWED_HOSTS=127.0.0.1,localhost WEBHOOK_ALLOW_PRIVATE_URLS=1 DEMO_CRM_RECEIVER=1
 
 .PHONY: demo test venv lint bench clean
 

@@ -47,6 +47,7 @@ from pipeline.services.matching import match_organization
 from rates.defaults import MAPPINGS
 from rates.selectors import organization_today
 from rates.services import demo_rate_sheet_ensure, rates_load_shipped_history
+from refiapp.demo_automations import demo_webhook_endpoint
 from refiapp.demo_history import HistoryResult, demo_history
 from refiapp.onboarding import manager_group_ensure, organization_ensure_defaults
 from scoring.services.demo import demo_scoring
@@ -500,6 +501,7 @@ def demo_seed(*, loans: int = 300) -> DemoResult:
         demo_market(organization, changes)
         demo_drop_folder(organization, changes)
     history = demo_history(organization=organization)
+    demo_webhook_endpoint(organization, changes)  # after the history: the CRM receives what happens from now on
     run = match_organization(organization=organization, trigger=MatchRun.Trigger.COMMAND)
     enrolled = enrollments_create_for_new_opportunities(organization=organization)
     scoring = demo_scoring(organization=organization)

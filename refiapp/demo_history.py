@@ -14,6 +14,8 @@ Each day of the twelve full weeks before this one and of this week before today,
   the day through the real recording services: deliveries, opens, bounces (``message_record_event``), clicks
   and call requests (``tracked_link_click``, ``booking_request_create``), replies and STOP texts
   (``process_email_inbound``, ``process_sms_inbound``), unsubscribes (``borrower_opt_out``).
+* the automations run as their schedules would (``refiapp.demo_automations``): rate-lock alerts at 08:00, status
+  updates after the officers' work, and one branch manager's rate-alert campaign three weeks ago.
 
 The shipped FRED history ends before the demo's twelve weeks (it is a snapshot), so the rates replay the
 *last* twelve weeks of each shipped series: on day ``d`` the desk rate sheet carries the FRED observation of
@@ -57,6 +59,7 @@ from pipeline.models import Activity, MatchRun, Opportunity
 from pipeline.services.matching import match_organization
 from rates.models import RateObservation, RateSeries, SeriesMapping
 from rates.services import observations_store
+from refiapp import demo_automations
 from refinance.models import RefinanceTransaction
 from refinance.rules import RefinanceRulesFailed
 from refinance.services import (
@@ -117,7 +120,8 @@ class HistoryResult:
             f"history {self.first_day} to {self.last_day}: {c['matches']} weekly matches, {c['identified']} "
             f"identified, {c['enrolled']} enrolled, {c['sent']} sent, {c['opened']} opened, {c['clicked']} clicked, "
             f"{c['replied']} replied, {c['booked']} call requests, {c['applications']} applications, "
-            f"{c['funded']} funded, {c['opt_outs']} opt-outs, {c['bounces']} bounces"
+            f"{c['funded']} funded, {c['opt_outs']} opt-outs, {c['bounces']} bounces, {c['lock_alerts']} lock "
+            f"alerts, {c['status_updates']} status updates, 1 campaign ({c['campaign']} emails)"
         )
 
 
@@ -181,6 +185,7 @@ class _History:
         self.last_match_day = today
         self.enroll_on: dict[int, dt.date | None] = {}
         self.tried: set[int] = set()  # opportunities whose application was attempted (a rule refused some)
+        self.campaign_day = demo_automations.campaign_day(today)
 
     def _replays(self) -> list[tuple[SeriesMapping, FredReplay]]:
         """Each desk rate-sheet mapping with the FRED series its value is copied from (demo_rate_sheet_ensure)."""
@@ -206,6 +211,9 @@ class _History:
     # ----- one day ---------------------------------------------------------------------------------------
 
     def day(self, day: dt.date) -> None:
+        morning = self.moment(day, demo_automations.LOCK_ALERT_TIME)
+        with _at(morning):
+            self.counts["lock_alerts"] += demo_automations.lock_alerts(self.organization, morning)
         if is_business_day(day):
             with _at(self.moment(day, dt.time(9, 0))):
                 week = day.isocalendar()[:2]
@@ -214,6 +222,11 @@ class _History:
                     self.match(day)
                 self.enroll(day)
                 self.officers()
+                self.counts["status_updates"] += demo_automations.status_updates(self.organization, timezone.now())
+        if day == self.campaign_day:
+            moment = self.moment(day, demo_automations.CAMPAIGN_TIME)
+            with _at(moment):
+                self.counts["campaign"] += demo_automations.demo_campaign_send(self.organization, moment)
         moment = self.moment(day, DISPATCH_TIME)
         due = Message.objects.filter(
             organization=self.organization, status=Message.Status.SCHEDULED, due_at__lte=moment
@@ -330,6 +343,7 @@ class _History:
                 new_term_months=defaults["new_term_months"],
                 reason=defaults["reason"],
                 effective_date=defaults["effective_date"],
+                rate_lock_expiration=demo_automations.rate_lock_for(opportunity, self.organization.today()),
                 actor=officer.user if officer is not None else None,
                 opportunity=opportunity,
             )
@@ -349,6 +363,11 @@ class _History:
             return min(after + dt.timedelta(minutes=rng.randint(low, high)), limit)
 
         delivered_at = later(sent_at, 1, 4)
+        if message.kind in (Message.Kind.LOCK_ALERT, Message.Kind.STATUS_UPDATE):  # about the application: read
+            out.append((delivered_at, lambda: self.event(message, Activity.Kind.DELIVERED)))
+            if message.channel == Channel.EMAIL and rng.random() < P_OPEN:
+                out.append((later(delivered_at, 5, 180), lambda: self.event(message, Activity.Kind.OPENED)))
+            return out
         if message.channel == Channel.EMAIL:
             if rng.random() < P_EMAIL_BOUNCE:
                 out.append((delivered_at, lambda: self.bounce(message)))

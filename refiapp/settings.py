@@ -293,6 +293,9 @@ AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
 # CRM webhooks: on, a webhook URL may be http and resolve to a private, loopback or link-local address (development,
 # or a CRM on the same private network); off (default), only https URLs of public addresses are called.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+# The demo's stand-in CRM at /demo-crm/hooks/ (refiapp.demo_crm), the demo endpoint's receiver: `make demo` only
+# (check --deploy warns when it is on outside DEBUG).
+DEMO_CRM_RECEIVER = env_bool("DEMO_CRM_RECEIVER", False)
 
 # API rate limit per token, and the largest command body (a command is about 1 KB): larger ones get a JSON 413.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120)

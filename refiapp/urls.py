@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -30,6 +31,10 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("scoring/", include("scoring.urls")),
 ]
+if settings.DEMO_CRM_RECEIVER:  # make demo's stand-in CRM; absent otherwise (check --deploy warns outside DEBUG)
+    from refiapp.demo_crm import demo_crm_hooks
+
+    urlpatterns.insert(0, path("demo-crm/hooks/", demo_crm_hooks, name="demo_crm_hooks"))
 
 # JSON under /api/, Django's pages elsewhere (refinance/api/errors.py).
 handler400 = "refinance.api.errors.bad_request"
