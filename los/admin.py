@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django_q.tasks import async_task
 
 from core.admin_base import TenantAdmin
+from core.formatting import datetime_text
 from core.models import LoanOfficer
 from core.tenancy import profile_for
 from los.models import Application, LosConnection, LosSync, ProcessedFile
@@ -115,7 +116,7 @@ class LosConnectionAdmin(TenantAdmin):
     @admin.display(description="Last sync")
     def last_sync(self, obj: LosConnection) -> str:
         sync = obj.syncs.order_by("-started_at").first()
-        return f"{sync.get_status_display()} {sync.started_at:%Y-%m-%d %H:%M}" if sync else "never"
+        return f"{sync.get_status_display()} {datetime_text(sync.started_at)}" if sync else "never"
 
     @admin.display(description="Client secret stored")
     def secret_status(self, obj: LosConnection) -> str:

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.choices import choices_check
+from core.formatting import datetime_text
 from core.models import LoanOfficer, Organization
 from core.tenancy import TenantQuerySet
 from loans.models import Borrower, LoanImport
@@ -173,7 +174,7 @@ class LosSync(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.connection} {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+        return f"{self.connection} {datetime_text(self.started_at)} ({self.get_status_display()})"
 
 
 class FileOutcome(models.TextChoices):

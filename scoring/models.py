@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.choices import choices_check
+from core.formatting import date_text, datetime_text
 from core.models import Organization
 from core.tenancy import TenantQuerySet
 
@@ -142,7 +143,7 @@ class PropensityModel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.trained_at:%Y-%m-%d})"
+        return f"{self.get_kind_display()} ({date_text(self.trained_at)})"
 
 
 class ScoringRun(models.Model):
@@ -164,4 +165,4 @@ class ScoringRun(models.Model):
         get_latest_by = "started_at"
 
     def __str__(self) -> str:
-        return f"Scoring of {self.started_at:%Y-%m-%d %H:%M}"
+        return f"Scoring of {datetime_text(self.started_at)}"

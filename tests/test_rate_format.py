@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
-from core.formatting import date_text
+from core.formatting import date_text, datetime_text
 from rates.models import RateObservation, RateRevision
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,3 +67,17 @@ def test_admin_texts_of_matching_use_the_one_rate_and_date_formats():
     assert str(rule).endswith(": 0.750\xa0pts")
     run = MatchRunFactory(as_of=dt.date(2026, 11, 20))
     assert str(run) == f"Match {date_text(dt.date(2026, 11, 20))} (Succeeded)"
+
+
+def test_admin_texts_of_syncs_and_scoring_use_the_one_date_time_format():
+    from los.models import LosConnection, LosSync
+    from scoring.models import PropensityModel, ScoringRun
+
+    at = dt.datetime(2026, 11, 20, 15, 5, tzinfo=dt.UTC)
+    with timezone.override(zoneinfo.ZoneInfo("America/Chicago")):
+        sync = LosSync(connection=LosConnection(name="Encompass"), started_at=at, status=LosSync.Status.SUCCEEDED)
+        assert str(sync) == f"Encompass {datetime_text(at)} ({sync.get_status_display()})"
+        assert "Nov 20, 2026, 9:05" in str(sync)
+        assert str(ScoringRun(started_at=at)) == "Scoring of " + datetime_text(at)
+        model = PropensityModel(kind=PropensityModel.Kind.PRIOR, trained_at=at)
+        assert str(model).endswith(f"({date_text(at)})") and "2026-11-20" not in str(model)

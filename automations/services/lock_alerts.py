@@ -28,6 +28,7 @@ from automations.services.outbox import (
     notifications_send_pending,
 )
 from core.choices import Channel
+from core.formatting import date_text
 from core.models import LoanOfficer, Organization
 from loans.models import Borrower
 from los.models import Application
@@ -131,7 +132,7 @@ def lock_alert_queue(*, organization: Organization, lock: Lock, today: dt.date, 
                 opportunity=lock.opportunity,
                 channel=Channel.EMAIL,
                 render=partial(lock_alert_render, subject=subject, expiration=lock.expiration, today=today),
-                timeline=f"Rate-lock expiry alert queued (the lock expires {lock.expiration.isoformat()}).",
+                timeline=f"Rate-lock expiry alert queued (the lock expires {date_text(lock.expiration)}).",
             ),
             now=now,
         )
@@ -146,7 +147,7 @@ def lock_alert_queue(*, organization: Organization, lock: Lock, today: dt.date, 
             activity_record(
                 opportunity=lock.opportunity,
                 kind=Activity.Kind.NOTE,
-                body=f"Rate lock expires {lock.expiration.isoformat()}: borrower alerted, {officer.display_name} "
+                body=f"Rate lock expires {date_text(lock.expiration)}: borrower alerted, {officer.display_name} "
                 "notified.",
                 data={"automation": "lock_alert", "expiration": lock.expiration.isoformat()},
                 occurred_at=now,
