@@ -46,7 +46,11 @@ class StatusTemplate(models.Model):
         ordering = ["milestone", "channel"]
         constraints = [
             models.UniqueConstraint(
-                "organization", Lower("milestone"), "channel", name="%(app_label)s_%(class)s_one_per_milestone"
+                "organization",
+                Lower("milestone"),
+                "channel",
+                name="%(app_label)s_%(class)s_one_per_milestone",
+                violation_error_message="There is already a template for this milestone and channel.",
             ),
             choices_check("channel", Channel, "%(app_label)s_%(class)s_channel_valid"),
         ]

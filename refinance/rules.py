@@ -241,6 +241,7 @@ def refinance_rule_failures(
     new_rate: Decimal | None = None,
     cash_out_amount: Decimal = ZERO,
     today: dt.date | None = None,
+    rate_lock_expiration: dt.date | None = None,
 ) -> list[RuleFailure]:
     """Every business rule of DESIGN §7 that fails, in a stable order, each with its own message."""
     failures: list[RuleFailure] = []
@@ -274,6 +275,17 @@ def refinance_rule_failures(
             )
         )
     horizon = loan.organization.rate_lock_days
+    # The rate lock (optional): not already expired, no longer than the organization's rate-lock horizon (a lock
+    # in 2099 would never be alerted on).
+    if rate_lock_expiration is not None and not 0 <= (rate_lock_expiration - today).days <= horizon:
+        failures.append(
+            RuleFailure(
+                f"The rate lock expiration {rate_lock_expiration.isoformat()} must be between today "
+                f"({today.isoformat()}) and the end of the rate-lock horizon of {horizon} days "
+                f"({(today + dt.timedelta(days=horizon)).isoformat()}).",
+                "rate_lock_expiration",
+            )
+        )
     if (effective_date - today).days > horizon:
         failures.append(
             RuleFailure(

@@ -193,6 +193,7 @@ def _initiate_locked(
         effective_date=effective_date,
         new_rate=new_rate,
         cash_out_amount=cash_out,
+        rate_lock_expiration=rate_lock_expiration,
     )
     if failures:
         raise RefinanceRulesFailed(failures)

@@ -62,6 +62,7 @@ def _preview(form: RefinanceInitiateForm, loan: Loan) -> tuple[RefinanceQuote | 
             effective_date=effective,
             new_rate=values.get("new_rate"),
             cash_out_amount=cash_out,
+            rate_lock_expiration=values.get("rate_lock_expiration"),
         )
     return quote, failures
 

@@ -105,7 +105,8 @@ INITIATE_DATA = {
             "type": ["string", "null"],
             "description": "Optional: when the new loan's rate lock expires (ISO 8601 date). The borrower and the "
             "loan officer are alerted before it (the organization's lock-alert days). Between 2000-01-01 and "
-            "2100-12-31.",
+            "2100-12-31; a date before the organization's today or beyond its rate-lock horizon is a 422 rule "
+            "failure.",
         },
     },
     "examples": [

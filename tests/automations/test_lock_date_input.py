@@ -101,3 +101,20 @@ def test_form_takes_the_lock_expiration_and_refuses_year_9999(officer, opportuni
     refinance = RefinanceTransaction.objects.get()
     assert refinance.rate_lock_expiration == dt.date(2026, 12, 18)
     assert "Rate lock expires" in client.get(reverse("refinance:detail", args=[refinance.pk])).content.decode()
+
+
+@pytest.mark.parametrize(("value", "when"), [("2026-11-21", "yesterday"), ("2099-06-01", "far beyond the horizon")])
+def test_a_lock_already_expired_or_beyond_the_horizon_is_refused(officer, opportunity, value, when):
+    """Today is 2026-11-22 and the horizon 90 days (to 2027-02-20): a lock outside is never alerted on."""
+    message = (
+        f"The rate lock expiration {value} must be between today (2026-11-22) and the end of the rate-lock horizon "
+        "of 90 days (2027-02-20)."
+    )
+    form = client_for(officer).post(
+        reverse("refinance:initiate", args=[opportunity.pk]), form_data(opportunity, rate_lock_expiration=value)
+    )
+    assert form.status_code == 200 and message in form.content.decode(), when
+    api = api_call(officer, rateLockExpirationDate=value)
+    assert api.status_code == 422 and api.json()["errors"] == [message]
+    assert not RefinanceTransaction.objects.exists()
+    assert api_call(officer, rateLockExpirationDate="2027-02-20").status_code == 200  # the horizon's last day

@@ -16,8 +16,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from automations.services.reviews import REVIEW_ATTENTION
 from outreach.rendering import page_token
 from outreach.services import enrollment_create, sequence_ensure_default
+from pipeline.models import Opportunity
 from refiapp.onboarding import manager_group_ensure
 from tests.factories import (
     BranchFactory,
@@ -77,6 +79,10 @@ def seed() -> Lender:
     ]
     fresh_rates(organization, date=timezone.localdate())
     sequence_ensure_default(organization=organization)
+    # The 18-month review's flag is the longest chip a board card carries: it must wrap on a phone.
+    Opportunity.objects.filter(pk=opportunities[1].pk).update(
+        attention_reason=REVIEW_ATTENTION, attention_at=timezone.now()
+    )
     first = opportunities[0]
     enrollment_create(opportunity=first)
     return Lender(
