@@ -1,8 +1,9 @@
 """Rendering sequence steps: the tokens of DESIGN §6, signed links, and the compliance footer.
 
 Step templates are written by branch managers, so they run in a sandboxed Django template engine: no
-loaders (``include``/``extends`` fail), no extra tag libraries, and a context of plain strings only (no
-model objects to walk). Email HTML is autoescaped; the plain-text part, the subject and SMS are not.
+loaders (``include``/``extends`` fail), only the tags and filters of ``outreach.template_sandbox`` (``if``, no
+loops or padding), and a context of plain strings only (no model objects to walk). Email HTML is autoescaped;
+the plain-text part, the subject and SMS are not.
 """
 
 from __future__ import annotations
@@ -57,7 +58,14 @@ TOKENS: dict[str, str] = {
     "unsubscribe_link": "One-click unsubscribe link (emails always get one in the footer too)",
 }
 
-ENGINE = Engine(dirs=[], app_dirs=False, loaders=[], libraries={}, autoescape=True)
+class SandboxEngine(Engine):
+    """Django's engine with only ``outreach.template_sandbox``'s tags and filters built in (no loops, no padding,
+    no loaders): a manager's template cannot make a worker or a preview build an unbounded message."""
+
+    default_builtins = ["outreach.template_sandbox"]
+
+
+ENGINE = SandboxEngine(dirs=[], app_dirs=False, loaders=[], libraries={}, autoescape=True)
 
 
 class TemplateError(ValueError):

@@ -43,6 +43,30 @@ def test_html_is_autoescaped_and_templates_cannot_reach_beyond_their_tokens():
         render_string("{% include 'outreach/panel.html' %}", {}, autoescape=True)
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% for a in x %}{% for b in x %}{{ a }}{% endfor %}{% endfor %}",
+        "{% lorem 100000000 w %}",
+        "{{ x|center:'100000000' }}",
+        "{{ x|ljust:'100000000' }}",
+        "{% widthratio 1 1 100000000 %}",
+        "{% debug %}",
+        "{% load static %}",
+    ],
+)
+def test_templates_cannot_build_unbounded_output_or_reach_the_system(source):
+    """A manager's template renders in workers and previews: no loops, no padding filters, no debug."""
+    with pytest.raises(TemplateError):
+        render_string(source, {"x": "abcdefghij"}, autoescape=True)
+
+
+def test_the_sandbox_keeps_conditions_and_case_filters():
+    source = "{% if name %}Hi {{ name|title }}{% else %}Hello{% endif %}{# note #} {{ gone|default:'there' }}"
+    assert render_string(source, {"name": "ann lee"}, autoescape=True) == "Hi Ann Lee there"
+    assert render_string(source, {}, autoescape=True) == "Hello there"
+
+
 @pytest.mark.django_db
 def test_tokens_round_trip():
     assert read_page_token(page_token(opportunity_id=12, message_id=34)) == (12, 34)
