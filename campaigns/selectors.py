@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet, Subquery
 from django.http import QueryDict
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from core.choices import Channel
@@ -26,6 +27,10 @@ from outreach.models import Message
 from outreach.rendering import Rendered, preview_links, render_step, token_context
 from pipeline.filters import BEFORE_APPLICATION, OpportunityBoardFilterSet
 from pipeline.models import Activity, Opportunity
+
+# A borrower gets at most one campaign email in this many days, whatever the campaigns' filters.
+CAMPAIGN_COOLDOWN_DAYS = 30
+CONTACTING = (Message.Status.SCHEDULED, Message.Status.SENDING, Message.Status.SENT, Message.Status.DELIVERED)
 
 # Query-string keys of the board that are not filters (page, size, order, export): never part of a campaign.
 NOT_FILTERS = ("page", "per_page", "sort", "_export")
@@ -100,8 +105,9 @@ def eligible_opportunities(
 ) -> QuerySet[Opportunity]:
     """The board's rows for ``filters`` whose borrower may get a marketing email now: email consent, not opted
     out, not undeliverable, not do-not-contact; an opportunity before application on an active loan with an
-    active loan officer to send in the name of. ``quoting``: also still qualifying, on figures within the
-    organization's staleness limit. Raises FiltersInvalid."""
+    active loan officer to send in the name of; no campaign email queued or sent to the borrower in the last
+    ``CAMPAIGN_COOLDOWN_DAYS`` (two campaigns never reach one borrower back to back). ``quoting``: also still
+    qualifying, on figures within the organization's staleness limit. Raises FiltersInvalid."""
     filterset = filterset_for(user=user, filters=filters)
     if not filterset.is_valid():
         raise FiltersInvalid({k: list(v) for k, v in filterset.errors.items()})
@@ -118,6 +124,16 @@ def eligible_opportunities(
         )
         .exclude(borrower__email="")
         .exclude(loan_officer__email="")
+        .exclude(
+            Exists(
+                Message.objects.filter(
+                    borrower_id=OuterRef("borrower_id"),
+                    kind=Message.Kind.CAMPAIGN,
+                    status__in=CONTACTING,
+                    created_at__gte=timezone.now() - dt.timedelta(days=CAMPAIGN_COOLDOWN_DAYS),
+                )
+            )
+        )
     )
     if quoting:
         profile = profile_for(user)

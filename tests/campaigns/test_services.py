@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
 from django.core import mail
 from django.db import connection
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.selectors import (
+    CAMPAIGN_COOLDOWN_DAYS,
     DEFAULT_BODY,
     DEFAULT_SUBJECT,
     campaign_messages,
@@ -92,6 +95,18 @@ def test_send_queues_exactly_one_email_per_borrower_and_freezes_the_count(book, 
     assert campaign_send(campaign=campaign, user=manager.user) == 0
     assert campaigns_run(organization=campaign.organization) == 0
     assert campaign_messages(campaign).count() == 2
+
+
+def test_a_borrower_gets_one_campaign_email_in_thirty_days(book, manager, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    assert campaign_send(campaign=draft(manager.user), user=manager.user) == 2
+    # A second campaign a minute later, with the same filters: its borrowers just got one.
+    time_machine.shift(dt.timedelta(minutes=1))
+    assert campaign_send(campaign=draft(manager.user, name="Rates fell again"), user=manager.user) == 0
+    time_machine.shift(dt.timedelta(days=CAMPAIGN_COOLDOWN_DAYS, minutes=1))
+    later = draft(manager.user, name="A month later")
+    assert campaign_send(campaign=later, user=manager.user) == 2
+    assert Message.objects.filter(kind=Message.Kind.CAMPAIGN).count() == 4
 
 
 def test_campaigns_run_finishes_an_approved_campaign_once(book, manager):
