@@ -19,7 +19,8 @@ from django.urls import reverse
 from outreach.models import Enrollment
 from outreach.rendering import page_token
 enrollment = (
-    Enrollment.objects.filter(status="active", opportunity__stage="new", opportunity__borrower__mobile_phone__gt="")
+    Enrollment.objects.filter(status="active", opportunity__stage__in=["new", "contacted"],
+                              opportunity__borrower__mobile_phone__gt="", opportunity__bookings__isnull=True)
     .select_related("opportunity").order_by("pk").first()
 )
 token = page_token(opportunity_id=enrollment.opportunity_id, message_id=None)
