@@ -11,7 +11,6 @@ the pre-send write, the provider client, and the recording of each send with its
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import itertools
 import json
 import os
@@ -44,6 +43,7 @@ import django  # noqa: E402
 django.setup()
 
 import responses  # noqa: E402
+from book import enrolled_book, local_noon_zone  # noqa: E402  (bench/book.py)
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -53,22 +53,13 @@ TWILIO_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages.jso
 POSTMARK_URL = "https://api.postmarkapp.com/email"
 
 
-def local_noon_zone() -> str:
-    """A fixed-offset zone where it is about noon now, so quiet hours never hold the benchmark."""
-    offset = 12 - timezone.now().hour
-    offset = (offset + 12) % 24 - 12
-    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
-
-
 def build(messages: int) -> None:
     from django.contrib.auth import get_user_model
 
     from core.models import Branch, LoanOfficer, Organization
-    from loans.models import Borrower, Loan
+    from loans.models import Borrower
     from outreach.models import Sequence, SequenceStep
-    from outreach.services.enrollments import enrollments_create_for_new_opportunities
     from outreach.services.sequences import DAY_1_BODY, DAY_1_SUBJECT, DAY_4_SMS
-    from pipeline.models import Opportunity
     from rates.models import RateObservation, RateSeries, SeriesMapping
 
     today = timezone.now().date()
@@ -111,35 +102,8 @@ def build(messages: int) -> None:
         ],
         batch_size=1000,
     )  # fmt: skip
-    loans = Loan.objects.bulk_create(
-        [
-            Loan(
-                organization=org, loan_number=f"BN{i:07d}", borrower=b, loan_officer=officer, branch=branch,
-                product_type="conforming", original_amount=Decimal("400000.00"), note_rate=Decimal("7.250"),
-                term_months=360, note_date=dt.date(2023, 10, 16), first_payment_date=dt.date(2023, 12, 1),
-            )
-            for i, b in enumerate(borrowers)
-        ],
-        batch_size=1000,
-    )  # fmt: skip
-    Opportunity.objects.bulk_create(
-        [
-            Opportunity(
-                organization=org, loan=loan, borrower_id=loan.borrower_id, loan_officer=officer, branch=branch,
-                product_type="conforming", first_matched_at=now, last_matched_at=now, market_series="OBMMIC30YF",
-                market_rate=Decimal("6.125"), market_rate_date=today, note_rate=Decimal("7.250"),
-                spread=Decimal("1.125"), threshold=Decimal("0.625"), remaining_months=324,
-                current_balance=Decimal("387493.18"), current_payment=Decimal("2728.71"),
-                new_payment=Decimal("2448.23"), monthly_savings=Decimal("280.48"),
-                total_interest_savings=Decimal("90875.52"), closing_costs=Decimal("5374.93"), break_even_months=20,
-                net_benefit=Decimal("85500.59"),
-            )
-            for loan in loans
-        ],
-        batch_size=1000,
-    )  # fmt: skip
     started = time.perf_counter()
-    enrolled = enrollments_create_for_new_opportunities(organization=org)
+    enrolled = enrolled_book(org=org, officer=officer, branch=branch, borrowers=borrowers, loan_prefix="BN", now=now)
     print(f"auto-enrolled {enrolled} opportunities ({enrolled * 2} messages) in {time.perf_counter() - started:.2f}s")
 
 

@@ -17,7 +17,6 @@ the Redis database it is given (default db 14): give it one nothing else uses.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import signal
 import subprocess
@@ -34,6 +33,8 @@ from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from book import enrolled_book, local_noon_zone  # noqa: E402  (bench/book.py)
 
 
 class FakeSendGrid(BaseHTTPRequestHandler):
@@ -71,24 +72,15 @@ def admin_sql(maintenance_url: str, statement: str) -> None:
         conn.execute(statement)
 
 
-def local_noon_zone() -> str:
-    """A fixed-offset zone where it is about noon now, so quiet hours never hold the benchmark."""
-    offset = 12 - dt.datetime.now(dt.UTC).hour
-    offset = (offset + 12) % 24 - 12
-    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
-
-
 def build(slug: str, messages: int) -> None:
     """An organization whose ``messages`` opportunities are enrolled in a one-email sequence due now."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
     from core.models import Branch, LoanOfficer, Organization
-    from loans.models import Borrower, Loan
+    from loans.models import Borrower
     from outreach.models import Sequence, SequenceStep
-    from outreach.services.enrollments import enrollments_create_for_new_opportunities
     from outreach.services.sequences import DAY_1_BODY, DAY_1_SUBJECT
-    from pipeline.models import Opportunity
     from rates.models import RateObservation, RateSeries, SeriesMapping
 
     today = timezone.now().date()
@@ -123,34 +115,9 @@ def build(slug: str, messages: int) -> None:
         ],
         batch_size=1000,
     )  # fmt: skip
-    loans = Loan.objects.bulk_create(
-        [
-            Loan(
-                organization=org, loan_number=f"{slug}-{i:07d}", borrower=b, loan_officer=officer, branch=branch,
-                product_type="conforming", original_amount=Decimal("400000.00"), note_rate=Decimal("7.250"),
-                term_months=360, note_date=dt.date(2023, 10, 16), first_payment_date=dt.date(2023, 12, 1),
-            )
-            for i, b in enumerate(borrowers)
-        ],
-        batch_size=1000,
-    )  # fmt: skip
-    Opportunity.objects.bulk_create(
-        [
-            Opportunity(
-                organization=org, loan=loan, borrower_id=loan.borrower_id, loan_officer=officer, branch=branch,
-                product_type="conforming", first_matched_at=now, last_matched_at=now, market_series="OBMMIC30YF",
-                market_rate=Decimal("6.125"), market_rate_date=today, note_rate=Decimal("7.250"),
-                spread=Decimal("1.125"), threshold=Decimal("0.625"), remaining_months=324,
-                current_balance=Decimal("387493.18"), current_payment=Decimal("2728.71"),
-                new_payment=Decimal("2448.23"), monthly_savings=Decimal("280.48"),
-                total_interest_savings=Decimal("90875.52"), closing_costs=Decimal("5374.93"), break_even_months=20,
-                net_benefit=Decimal("85500.59"),
-            )
-            for loan in loans
-        ],
-        batch_size=1000,
-    )  # fmt: skip
-    enrolled = enrollments_create_for_new_opportunities(organization=org)
+    enrolled = enrolled_book(
+        org=org, officer=officer, branch=branch, borrowers=borrowers, loan_prefix=f"{slug}-", now=now
+    )
     assert enrolled == messages, enrolled
 
 

@@ -17,6 +17,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from core.tenancy import TenantQuerySet, profile_for
 
 
+def https_formfield(field: models.Field, **kwargs: Any) -> Any:
+    """A ModelForm ``formfield_callback``: URL fields assume https when the scheme is left out (LOS and webhook
+    endpoints are https-only)."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
 def scoped(qs: models.QuerySet, request: HttpRequest) -> models.QuerySet:
     """Operators (superusers) see everything; everyone else sees what their profile allows."""
     if request.user.is_superuser:

@@ -8,7 +8,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -17,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django_q.tasks import async_task
 
-from core.admin_base import TenantAdmin
+from core.admin_base import TenantAdmin, https_formfield
 from core.formatting import datetime_text
 from core.models import LoanOfficer
 from core.tenancy import profile_for
@@ -43,11 +42,7 @@ class LosConnectionForm(forms.ModelForm):
         model = LosConnection
         fields = ["organization", "name", "kind", "enabled", *FIELDS[1:]]
 
-        @staticmethod
-        def formfield_callback(field: Any, **kwargs: Any) -> Any:
-            if isinstance(field, models.URLField):
-                kwargs.setdefault("assume_scheme", "https")
-            return field.formfield(**kwargs)
+        formfield_callback = staticmethod(https_formfield)
 
     def _post_clean(self) -> None:
         super()._post_clean()

@@ -13,12 +13,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from core.admin_base import TenantAdmin
+from core.admin_base import TenantAdmin, https_formfield
 from core.models import LoanOfficer
 from core.tenancy import profile_for
 from webhooks.events import EVENT_CHOICES
@@ -71,11 +70,7 @@ class WebhookEndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ["organization", "url", "description", "is_active", "events"]
 
-        @staticmethod
-        def formfield_callback(field: Any, **kwargs: Any) -> Any:
-            if isinstance(field, models.URLField):
-                kwargs.setdefault("assume_scheme", "https")
-            return field.formfield(**kwargs)
+        formfield_callback = staticmethod(https_formfield)
 
     def _post_clean(self) -> None:
         super()._post_clean()
