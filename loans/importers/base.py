@@ -52,6 +52,9 @@ class LoanRow:
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # canonical field -> the file's column/element name
+    # The row's raw text under the file's column mapping, hashed (CSV only; ``csv_loans.CsvLoanImporter.digest``):
+    # stored on the loan it wrote, so that the next import of the same row knows it unchanged without parsing it.
+    digest: str = ""
 
     @property
     def loan_number(self) -> str:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import hashlib
 import io
 from collections.abc import Iterator
+from functools import cached_property
+from typing import Any
 
 from loans.importers.base import (
     FIELDS,
@@ -106,6 +109,9 @@ for _field, _names in ALIASES.items():
     for _priority, _name in enumerate(_names):
         _LOOKUP.setdefault(normalize_key(_name), (_field, _priority))
 
+# Part of every row digest: a new version (a parser that reads the same text differently) makes every stored
+# digest stale, so the next import parses every row again.
+DIGEST_VERSION = "1"
 _PARSERS = {**{name: spec.parse for name, spec in FIELDS.items()}, FULL_NAME: parse_text(201)}
 SNIFF_BYTES = 8192
 
@@ -180,7 +186,8 @@ class CsvLoanImporter:
 
     # --- passes --------------------------------------------------------------------------------------------
 
-    def _records(self) -> Iterator[tuple[int, list[str]]]:
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """Every non-blank row as the CSV reader gives it, with its line number (no value parsed)."""
         with _open_text(self.opener) as text:
             reader = csv.reader(text, delimiter=self.delimiter)
             try:
@@ -195,38 +202,61 @@ class CsvLoanImporter:
             except csv.Error as exc:
                 raise ImportFileError(f"Line {reader.line_num}: the CSV is malformed ({exc}).") from exc
 
-    def loan_numbers(self) -> Iterator[tuple[int, str]]:
-        index = next(i for i, field in self.columns.items() if field == "loan_number")
-        for line, record in self._records():
-            yield line, record[index].strip() if index < len(record) else ""
+    @cached_property
+    def number_index(self) -> int:
+        return next(i for i, field in self.columns.items() if field == "loan_number")
 
-    def rows(self) -> Iterator[LoanRow]:
-        width = len(self.header)
-        number_index = next(i for i, field in self.columns.items() if field == "loan_number")
-        # Every row of a CSV has the same column for each field: one label map shared by all rows, and the
-        # loan number parsed first so that every error names its loan.
-        labels = {field: self.header[index] for index, field in self.columns.items()}
-        columns = [(number_index, "loan_number")] + [
+    def loan_number_of(self, record: list[str]) -> str:
+        index = self.number_index
+        return record[index].strip() if index < len(record) else ""
+
+    def loan_numbers(self) -> Iterator[tuple[int, str]]:
+        for line, record in self.records():
+            yield line, self.loan_number_of(record)
+
+    @cached_property
+    def _digest_seed(self) -> bytes:
+        mapping = sorted((index, field) for index, field in self.columns.items())
+        return f"{DIGEST_VERSION}{self.delimiter}{mapping!r}".encode()
+
+    def digest(self, record: list[str]) -> str:
+        """The row's text under this file's column mapping, hashed: equal digests mean equal values."""
+        return hashlib.md5(self._digest_seed + "\x1f".join(record).encode(), usedforsecurity=False).hexdigest()
+
+    @cached_property
+    def _plan(self) -> list[tuple[int, str, str, Any]]:
+        # Every row of a CSV has the same column for each field: the loan number parsed first so that every
+        # error names its loan.
+        columns = [(self.number_index, "loan_number")] + [
             (index, field) for index, field in self.columns.items() if field != "loan_number"
         ]
-        plan = [(index, field, self.header[index], _PARSERS[field]) for index, field in columns]
-        today = self.today
-        for line, record in self._records():
-            row = LoanRow(line=line, labels=labels)
-            values, count = row.values, len(record)
-            for index, field, label, parse in plan:
-                if index >= count:
-                    continue
-                raw = record[index].strip()
-                if not raw:
-                    continue
-                try:
-                    values[field] = parse(raw)
-                except ValueError as exc:
-                    row.errors.append(_value_error(row, field, label, raw, exc))
-            if count > width and any(cell.strip() for cell in record[width:]):
-                row.error("loan_number", f"the row has {count} values but the header has {width} columns")
-            yield finish_row(row, today=today)
+        return [(index, field, self.header[index], _PARSERS[field]) for index, field in columns]
+
+    @cached_property
+    def _labels(self) -> dict[str, str]:
+        return {field: self.header[index] for index, field in self.columns.items()}  # one map shared by all rows
+
+    def parse(self, line: int, record: list[str], digest: str = "") -> LoanRow:
+        """One record, parsed and checked (``finish_row``); ``digest`` as ``digest(record)`` when known."""
+        row = LoanRow(line=line, labels=self._labels, digest=digest or self.digest(record))
+        values, count, width = row.values, len(record), len(self.header)
+        for index, field, label, parse in self._plan:
+            if index >= count:
+                continue
+            raw = record[index].strip()
+            if not raw:
+                continue
+            try:
+                values[field] = parse(raw)
+            except ValueError as exc:
+                row.errors.append(_value_error(row, field, label, raw, exc))
+        if count > width and any(cell.strip() for cell in record[width:]):
+            row.error("loan_number", f"the row has {count} values but the header has {width} columns")
+        return finish_row(row, today=self.today)
+
+    def rows(self) -> Iterator[LoanRow]:
+        for line, record in self.records():
+            yield self.parse(line, record)
 
     def describe(self) -> dict[str, object]:
         return {

@@ -268,6 +268,13 @@ class Loan(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refinanced_by"
     )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    import_digest = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="Hash of the file row the last import took for this loan: the same row again is unchanged, "
+        "skipped without parsing (changes made in the app since are kept).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

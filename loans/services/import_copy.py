@@ -12,9 +12,16 @@ upserts it with a handful of statements, while the next chunk is being parsed:
 3. counts come from the plan; with ``write`` new borrowers, changed borrowers, new loans, changed loans and
    consent events are written with one statement each. Unchanged rows are never written.
 
-Duplicate loan numbers are found at the end from every row's (line, loan number): when there are any, the
-pass is rolled back to its savepoint and run again with the duplicates known up front, so they are rejected
-exactly as on SQLite (a duplicate-free file, the usual case, is read once).
+A CSV is read twice. The first pass parses nothing: it COPYs every row's (line, loan number, digest) — the digest
+hashes the row's text under the file's column mapping (``CsvLoanImporter.digest``) — and one anti-join against
+``Loan.import_digest`` (the digest of the row the last import took for that loan) marks the rows to parse. The
+second pass parses and checks only those, as above. Re-importing yesterday's export parses only what changed;
+a row the last import took byte for byte is unchanged, whatever the app changed in that loan since (a sync
+takes what changed at the source). Other sources (MISMO, rows built in code) are read once, every row parsed.
+
+Duplicate loan numbers are found from every row's (line, loan number) (a CSV: after its first pass; other
+sources: at the end): when there are any, the pass is rolled back to its savepoint and run again with the
+duplicates known up front, so they are rejected exactly as on SQLite.
 
 Several rows of one file naming the same borrower: the borrower takes the values of the last of them; a
 later row counts as a change only when its borrower values differ from the row before it.
@@ -25,7 +32,8 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, cached_property
+from itertools import islice
 from typing import Any
 
 from django.db import connection, connections, transaction
@@ -36,7 +44,7 @@ from loans import geo
 from loans.importers import LoanRow, RowError
 from loans.importers.base import find_duplicates
 from loans.models import Borrower, ConsentEvent, Loan
-from loans.services.import_scope import LOAN_FIELDS
+from loans.services.import_scope import LOAN_FIELDS, gc_frozen
 
 CHUNK_ROWS = 20_000
 CHANNEL_EMAIL = "email"
@@ -69,16 +77,18 @@ def _stage_columns() -> list[tuple[str, str]]:
         columns.append((name, "text" if "char" in db_type else db_type))
     columns += [("officer_id", "bigint"), ("branch_id", "bigint")]
     columns += [(column, "boolean" if column in BOOLEAN_INPUTS else "text") for column in BORROWER_INPUTS]
+    columns.append(("digest", "text"))
     return columns
 
 
 class _Chunk:
-    __slots__ = ("errors", "has_duplicates", "lines", "rejected", "staged", "total")
+    __slots__ = ("errors", "has_duplicates", "lines", "rejected", "staged", "total", "unchanged")
 
     def __init__(self) -> None:
         self.has_duplicates = False
         self.total = 0
         self.rejected = 0
+        self.unchanged = 0  # rows known unchanged by their digest, never parsed
         self.errors: list[dict[str, Any]] = []
         self.lines: list[tuple[int, str]] = []  # every row's (line, loan number), for duplicates
         self.staged: list[tuple[Any, ...]] = []  # the good rows, in stage column order
@@ -102,7 +112,7 @@ class CopyRun:
     # --- the pass -------------------------------------------------------------------------------------------
 
     def run(self, rows_source: Any) -> Any:
-        with transaction.atomic():
+        with transaction.atomic(), gc_frozen():
             with connection.cursor() as cursor:
                 # A chunk's plan sorts in memory; JIT would spend seconds compiling each chunk's statement.
                 cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
@@ -126,46 +136,107 @@ class CopyRun:
         result.errors = []
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE _import_lines")
-            for chunk in _in_thread(self._chunks(rows_source, duplicates)):
+            if hasattr(rows_source, "records"):  # a CSV: rows the last import took unchanged are never parsed
+                todo = self._digests(cursor, rows_source, duplicates)
+                result.total, result.unchanged = todo.total, todo.total - todo.count
+                rows = _rows_to_parse(rows_source, todo) if todo.count else iter(())
+                chunks = _in_thread(self._chunks(rows, duplicates, lines=False))
+            else:
+                chunks = _in_thread(self._chunks(rows_source.rows(), duplicates, lines=True))
+            for chunk in chunks:
                 if chunk.has_duplicates and not duplicates:
                     raise _Restart
                 result.total += chunk.total
                 result.rejected += chunk.rejected
                 result.errors.extend(chunk.errors)
                 self._load(cursor, chunk)
-                self._upsert(cursor)
-            if not duplicates and self._has_duplicates(cursor):
+                if chunk.staged:
+                    self._upsert(cursor)
+            if not duplicates and not hasattr(rows_source, "records") and self._has_duplicates(cursor):
                 raise _Restart
 
-    def _chunks(self, rows_source: Any, duplicates: dict[str, list[int]]) -> Iterator[_Chunk]:
-        """Parse and check rows (runs in the worker thread: no database access here)."""
+    def _chunks(self, rows: Iterator[LoanRow], duplicates: dict[str, list[int]], *, lines: bool) -> Iterator[_Chunk]:
+        """Parse and check rows (runs in the worker thread: no database access here). With ``lines`` each chunk
+        counts its rows and carries every row's (line, loan number) for the duplicate check; without, the digest
+        pass has done both."""
         chunk = _Chunk()
-        names = [name for name, _type in self.columns]
-        loan_values = [name for name in LOAN_FIELDS]
-        choice_at = {names.index(name) for name in CHOICE_FIELDS}
         first = True
-        for row in rows_source.rows():
+        for row in rows:
             if first:
                 self.number_label, first = row.label("loan_number"), False
             chunk.total += 1
-            chunk.lines.append((row.line, row.loan_number))
-            lines = duplicates.get(row.loan_number)
             if lines:
-                listed = ", ".join(str(line) for line in lines[:10])
-                row.error("loan_number", f"loan number {row.loan_number} appears {len(lines)} times (lines {listed})")
-            officer, branch = self.scope.assign(row) if row.ok else (None, None)
-            if not row.ok:
-                chunk.rejected += 1
-                chunk.errors.extend(error.as_dict() for error in row.errors)
-            else:
-                chunk.staged.append(_stage_tuple(row, loan_values, officer, branch, choice_at))
+                chunk.lines.append((row.line, row.loan_number))
+            self._check(chunk, row, duplicates)
             if chunk.total >= CHUNK_ROWS:
-                chunk.has_duplicates = _repeats(chunk.lines)
-                yield chunk
+                yield self._closed(chunk, lines)
                 chunk = _Chunk()
         if chunk.total:
+            yield self._closed(chunk, lines)
+
+    @staticmethod
+    def _closed(chunk: _Chunk, lines: bool) -> _Chunk:
+        if lines:
             chunk.has_duplicates = _repeats(chunk.lines)
-            yield chunk
+        else:
+            chunk.total = 0  # counted by the digest pass
+        return chunk
+
+    def _check(self, chunk: _Chunk, row: LoanRow, duplicates: dict[str, list[int]]) -> None:
+        """One parsed row: rejected with its errors, or staged with its officer and branch."""
+        lines = duplicates.get(row.loan_number)
+        if lines:
+            listed = ", ".join(str(line) for line in lines[:10])
+            row.error("loan_number", f"loan number {row.loan_number} appears {len(lines)} times (lines {listed})")
+        officer, branch = self.scope.assign(row) if row.ok else (None, None)
+        if not row.ok:
+            chunk.rejected += 1
+            chunk.errors.extend(error.as_dict() for error in row.errors)
+        else:
+            chunk.staged.append(_stage_tuple(row, officer, branch, self.choice_at))
+
+    @cached_property
+    def choice_at(self) -> set[int]:
+        names = [name for name, _type in self.columns]
+        return {names.index(name) for name in CHOICE_FIELDS}
+
+    def _digests(self, cursor: Any, source: Any, duplicates: dict[str, list[int]]) -> _Todo:
+        """A CSV's first pass: every row's (line, loan number, digest) in one COPY (read in a worker thread, nothing
+        parsed), then one anti-join finds the rows to parse: those whose loan (one the importer may update) did not
+        store this very digest at its last import, and every row of a duplicate loan number."""
+        self.number_label = source.header[source.number_index]
+        total = last = 0
+        with cursor.copy("COPY _import_lines (line, loan_number, digest) FROM STDIN") as copy:
+            for chunk in _in_thread(_digested(source)):
+                for values in chunk:
+                    copy.write_row(values)
+                total += len(chunk)
+                last = chunk[-1][0]
+        cursor.execute("ANALYZE _import_lines")  # a million rows or ten: let the planner pick the joins
+        if not duplicates and self._has_duplicates(cursor):
+            raise _Restart
+        todo = _Todo(total, last)
+        visible, params = self._visible_clause()
+        with cursor.copy(
+            f"COPY (SELECT d.line FROM _import_lines d WHERE NOT EXISTS (SELECT FROM {Loan._meta.db_table} l "
+            f"WHERE l.organization_id = {int(self.organization.pk)} AND l.loan_number = d.loan_number "
+            f"AND l.import_digest = d.digest{visible})) TO STDOUT",
+            params or None,
+        ) as copy:
+            for (line,) in copy.rows():
+                todo.mark(int(line))
+        for lines in duplicates.values():
+            for line in lines:
+                todo.mark(line)
+        return todo
+
+    def _visible_clause(self) -> tuple[str, list[Any]]:
+        """`` AND l.id IN (loans the importer may see)`` for an importer below org admin, else nothing."""
+        user = self.scope.user
+        if user is None or self.scope.role == LoanOfficer.Role.ORG_ADMIN:
+            return "", []
+        visible_sql, visible_params = Loan.objects.visible_to(user).values("pk").query.sql_with_params()
+        return f" AND l.id IN ({visible_sql})", list(visible_params)
 
     # --- SQL ------------------------------------------------------------------------------------------------
 
@@ -174,7 +245,7 @@ class CopyRun:
         with connection.cursor() as cursor:
             self._drop_tables(cursor)
             cursor.execute(f"CREATE TEMP TABLE _import_stage ({stage})")
-            cursor.execute("CREATE TEMP TABLE _import_lines (line integer, loan_number text)")
+            cursor.execute("CREATE TEMP TABLE _import_lines (line integer, loan_number text, digest text)")
             # a state's zone only when it has one (a split state's borrower without a ZIP zone stays unknown)
             pairs = [(code, single_zone(code)) for code in STATES if single_zone(code)]
             cursor.execute(
@@ -198,9 +269,10 @@ class CopyRun:
         with cursor.copy(f"COPY _import_stage ({names}) FROM STDIN") as copy:
             for values in chunk.staged:
                 copy.write_row(values)
-        with cursor.copy("COPY _import_lines (line, loan_number) FROM STDIN") as copy:
-            for values in chunk.lines:
-                copy.write_row(values)
+        if chunk.lines:  # (a CSV's lines were copied by its digest pass)
+            with cursor.copy("COPY _import_lines (line, loan_number) FROM STDIN") as copy:
+                for values in chunk.lines:
+                    copy.write_row(values)
 
     def _has_duplicates(self, cursor: Any) -> bool:
         """Across chunks (each chunk checked its own rows before it was written)."""
@@ -240,15 +312,14 @@ class CopyRun:
 
     def _reject_out_of_scope(self, cursor: Any) -> None:
         """An existing loan the importer may not see is a row error, never overwritten (``import_scope._Scope``)."""
-        user = self.scope.user
-        if user is None or self.scope.role == LoanOfficer.Role.ORG_ADMIN:
+        visible, params = self._visible_clause()
+        if not visible:
             return
-        visible_sql, visible_params = Loan.objects.visible_to(user).values("pk").query.sql_with_params()
         cursor.execute(
             f"DELETE FROM _import_stage s USING {Loan._meta.db_table} l "
-            f"WHERE l.organization_id = %s AND l.loan_number = s.loan_number AND l.id NOT IN ({visible_sql}) "
+            f"WHERE l.organization_id = %s AND l.loan_number = s.loan_number AND NOT (true{visible}) "
             "RETURNING s.line, s.loan_number",
-            [self.organization.pk, *visible_params],
+            [self.organization.pk, *params],
         )
         result = self.base.result
         for line, number in sorted(cursor.fetchall()):
@@ -418,15 +489,18 @@ def _statement(*, write: bool) -> str:
     ),
     new_loans AS (
         INSERT INTO {loans} (organization_id, loan_number, borrower_id, loan_officer_id, branch_id, source,
-            created_at, updated_at, {", ".join(LOAN_FIELDS)})
+            import_digest, created_at, updated_at, {", ".join(LOAN_FIELDS)})
         SELECT %(org)s::bigint, r.loan_number, r.final_borrower_id, s.officer_id, s.branch_id, %(source)s::text,
-            %(now)s::timestamptz, %(now)s::timestamptz, {insert_values}
+            COALESCE(s.digest, ''), %(now)s::timestamptz, %(now)s::timestamptz, {insert_values}
         FROM planned r JOIN _import_stage s ON s.line = r.line WHERE r.loan_id IS NULL ORDER BY r.line
     ),
     changed_loans AS (
         UPDATE {loans} l SET {assignments}, loan_officer_id = COALESCE(s.officer_id, l.loan_officer_id),
-            branch_id = COALESCE(s.branch_id, l.branch_id), updated_at = %(now)s::timestamptz
-        FROM planned r JOIN _import_stage s ON s.line = r.line WHERE l.id = r.loan_id AND r.loan_changed
+            branch_id = COALESCE(s.branch_id, l.branch_id),
+            import_digest = COALESCE(s.digest, CASE WHEN r.loan_changed THEN '' ELSE l.import_digest END),
+            updated_at = CASE WHEN r.loan_changed THEN %(now)s::timestamptz ELSE l.updated_at END
+        FROM planned r JOIN _import_stage s ON s.line = r.line
+        WHERE l.id = r.loan_id AND (r.loan_changed OR s.digest <> l.import_digest)
     ),
     consent_events AS (
         INSERT INTO {events} (organization_id, borrower_id, channel, action, source, detail, created_by_id, created_at)
@@ -446,20 +520,66 @@ def _statement(*, write: bool) -> str:
     return plan + writes + counts
 
 
-def _stage_tuple(
-    row: LoanRow, loan_values: list[str], officer: Any, branch: Any, choice_at: set[int]
-) -> tuple[Any, ...]:
+def _stage_tuple(row: LoanRow, officer: Any, branch: Any, choice_at: set[int]) -> tuple[Any, ...]:
     values = row.values
     staged: list[Any] = [row.line, row.loan_number]
     values["borrower_zip_zone"] = geo.zip_timezone(values.get("borrower_zip", ""), values.get("property_zip", ""))
-    staged.extend(values.get(name) for name in loan_values)
+    staged.extend(values.get(name) for name in LOAN_FIELDS)
     staged.append(officer.pk if officer is not None else None)
     staged.append(branch.pk if branch is not None else None)
     staged.extend(values.get(name) for name in BORROWER_INPUTS.values())
+    staged.append(row.digest or None)
     for index in choice_at:
         if staged[index] is not None:
             staged[index] = str(staged[index])  # TextChoices members: their value, not the enum's name
     return tuple(staged)
+
+
+class _Todo:
+    """The lines of a CSV that must be parsed, one byte per line (a million-row file: a megabyte)."""
+
+    __slots__ = ("count", "flags", "last", "total")
+
+    def __init__(self, total: int, last_line: int) -> None:
+        self.total = total
+        self.count = 0
+        self.last = 0
+        self.flags = bytearray(last_line + 1)
+
+    def mark(self, line: int) -> None:
+        if not self.flags[line]:
+            self.flags[line] = 1
+            self.count += 1
+            self.last = max(self.last, line)
+
+
+def _digested(source: Any) -> Iterator[list[tuple[int, str, str]]]:
+    """A CSV's rows in chunks of (line, loan number, digest): reading only, no parsing."""
+    digest, number_of = source.digest, source.loan_number_of
+    chunk: list[tuple[int, str, str]] = []
+    for line, record in source.records():
+        chunk.append((line, number_of(record), digest(record)))
+        if len(chunk) >= CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _rows_to_parse(source: Any, todo: _Todo) -> Iterator[LoanRow]:
+    """The CSV's second pass: only the rows the digest pass marked, parsed; stops after the last of them."""
+    flags, last = todo.flags, todo.last
+    for line, record in source.records():
+        if line > last:
+            return
+        if flags[line]:
+            yield source.parse(line, record)
+
+
+def _batched(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def _repeats(lines: list[tuple[int, str]]) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +45,18 @@ LOAN_FIELDS = [
     "days_past_due",
     "status",
 ]
+
+
+@contextmanager
+def gc_frozen() -> Iterator[None]:
+    """The objects that exist before an import (the whole app) are left out of the garbage collector's passes while
+    it runs: an import allocates millions of short-lived values, and each full pass would walk the app's objects
+    again (half the parse time of a big file). Unfrozen afterwards, so nothing stays uncollectable."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @dataclass

@@ -6,7 +6,9 @@ again and writes, in one transaction: without ``allow_partial`` a single bad row
 and nothing is written; with it the good rows are written and the bad ones reported.
 
 Upsert by loan number within the organization. A row whose values equal the stored ones is "unchanged" and
-is not written at all (updated_at keeps its value), so re-importing a file changes nothing. Duplicate loan
+is not written at all (updated_at keeps its value), so re-importing a file changes nothing. A CSV row equal,
+byte for byte under the same columns, to the one the last import took for its loan (``Loan.import_digest``) is
+unchanged without being compared, so a change made in the app since is not undone by the same export again. Duplicate loan
 numbers inside one file reject every row that carries them.
 
 Two ways to write, one set of checks (the importers, ``finish_row`` and ``import_scope._Scope``):
@@ -44,7 +46,7 @@ from loans.importers import ImportFileError, LoanRow, RowError, detect_format, i
 from loans.importers.base import find_duplicates
 from loans.models import Borrower, ConsentEvent, Loan, LoanImport
 from loans.services.import_copy import CopyRun
-from loans.services.import_scope import LOAN_FIELDS, ImportResult, _Scope
+from loans.services.import_scope import LOAN_FIELDS, ImportResult, _Scope, gc_frozen
 
 BATCH_SIZE = 1000
 CHANNEL_EMAIL = "email"
@@ -68,6 +70,7 @@ class _Batch:
     changed_loans: list[Loan] = field(default_factory=list)
     loan_fields: set[str] = field(default_factory=set)
     consent_events: list[ConsentEvent] = field(default_factory=list)
+    digest_loans: list[Loan] = field(default_factory=list)  # unchanged values, a new row digest to remember
 
 
 class _Run:
@@ -97,9 +100,10 @@ class _Run:
     def run(self, rows_source: Any) -> ImportResult:
         if connection.vendor == "postgresql":
             return CopyRun(self).run(rows_source)
-        duplicates = find_duplicates(rows_source.loan_numbers())
-        for batch in _batched(rows_source.rows(), BATCH_SIZE):
-            self._batch(batch, duplicates)
+        with gc_frozen():
+            duplicates = find_duplicates(rows_source.loan_numbers())
+            for batch in _batched(rows_source.rows(), BATCH_SIZE):
+                self._batch(batch, duplicates)
         return self.result
 
     def _batch(self, rows: list[LoanRow], duplicates: dict[str, list[int]]) -> None:
@@ -132,6 +136,9 @@ class _Run:
             if loan is not None and visible is not None and loan.loan_number not in visible:
                 row.error("loan_number", "this loan exists but is not yours to update; ask a manager to import it")
                 self.result.reject(row)
+                continue
+            if loan is not None and row.digest and loan.import_digest == row.digest:
+                self.result.unchanged += 1  # the row the last import took, byte for byte: nothing to check
                 continue
             outcome = self._plan_row(row, loan, officer, branch, borrowers, plan)
             if outcome == "rejected":
@@ -188,8 +195,14 @@ class _Run:
                 loan.clean_fields(exclude=LOAN_FK_EXCLUDE)
             except ValidationError as exc:
                 return _rejected(row, exc)
+        # The row's digest goes with the loan; a change from a source without digests makes the stored one stale.
+        new_digest = row.digest != loan.import_digest and bool(row.digest or loan_changes)
+        if new_digest:
+            loan.import_digest = row.digest
         borrower_changes, events = self._borrower_changes(borrower, values)
         if not created and not loan_changes and not borrower_changes:
+            if new_digest:
+                plan.digest_loans.append(loan)
             return "unchanged"
         if borrower_changes or borrower.pk is None:
             try:
@@ -219,7 +232,9 @@ class _Run:
             return "created"
         if loan_changes:
             plan.changed_loans.append(loan)
-            plan.loan_fields |= loan_changes
+            plan.loan_fields |= loan_changes | {"import_digest"}
+        elif new_digest:
+            plan.digest_loans.append(loan)
         return "updated"
 
     def _loan_changes(
@@ -311,6 +326,8 @@ class _Run:
                 loan.updated_at = self.now
             fields = sorted(plan.loan_fields | {"updated_at"})
             Loan.objects.bulk_update(plan.changed_loans, fields, batch_size=500)
+        if plan.digest_loans:
+            Loan.objects.bulk_update(plan.digest_loans, ["import_digest"], batch_size=500)
         if plan.consent_events:
             for event in plan.consent_events:
                 event.borrower = event.borrower

@@ -136,3 +136,69 @@ def test_branch_manager_cannot_overwrite_another_branchs_loan(admin):
     assert "not yours to update" in error["message"]
     assert Loan.objects.get(loan_number="G2").borrower.first_name != "Sue"
     assert Loan.objects.get(loan_number="G1").branch == manager.branch
+
+
+# --- the row digest: a row the last import took, byte for byte, is unchanged without being parsed -------------
+
+
+def test_every_written_loan_remembers_its_row_and_the_same_file_again_changes_nothing(admin):
+    text = HEADER + row("H1", email="ann@example.com", consent="Y") + row("H2") + row("H3")
+    assert counts(run(admin, text)) == (3, 0, 0, 0)
+    digests = dict(Loan.objects.values_list("loan_number", "import_digest"))
+    assert all(len(digest) == 32 for digest in digests.values()) and len(set(digests.values())) == 3
+    before = {loan.pk: loan.updated_at for loan in Loan.objects.all()}
+    assert counts(run(admin, text)) == (0, 0, 3, 0)
+    assert {loan.pk: loan.updated_at for loan in Loan.objects.all()} == before
+    assert ConsentEvent.objects.count() == 1
+
+
+def test_what_the_app_changed_since_is_kept_when_the_same_row_comes_again(admin):
+    text = HEADER + row("J1") + row("J2")
+    run(admin, text)
+    Borrower.objects.filter(loans__loan_number="J2").update(first_name="Jo")  # a typo fixed in the app
+    assert counts(run(admin, text)) == (0, 0, 2, 0)
+    assert Loan.objects.get(loan_number="J2").borrower.first_name == "Jo"
+
+
+def test_a_changed_row_is_checked_written_and_remembered(admin):
+    run(admin, HEADER + row("K1") + row("K2") + row("K3"))
+    old = Loan.objects.get(loan_number="K2").import_digest
+    text = HEADER + row("K1") + row("K2", first="Bea") + row("K3").replace("6.5", "abc")
+    loan_import = run(admin, text, allow_partial=True)
+    assert counts(loan_import) == (0, 1, 1, 1)
+    assert [error["loan_number"] for error in loan_import.errors] == ["K3"]
+    k2 = Loan.objects.get(loan_number="K2")
+    assert k2.borrower.first_name == "Bea" and k2.import_digest not in ("", old)
+    assert Loan.objects.get(loan_number="K3").import_digest  # the rejected row left the stored one alone
+    assert counts(run(admin, HEADER + row("K1") + row("K2", first="Bea") + row("K3"))) == (0, 0, 3, 0)
+
+
+def test_a_remembered_row_given_twice_is_rejected_not_unchanged(admin):
+    run(admin, HEADER + row("L1") + row("L2"))
+    loan_import = run(admin, HEADER + row("L1") + row("L2") + row("L1"), allow_partial=True)
+    assert counts(loan_import) == (0, 0, 1, 2)
+    assert {(error["line"], error["loan_number"]) for error in loan_import.errors} == {(2, "L1"), (4, "L1")}
+
+
+def test_the_same_values_under_another_column_order_are_compared_value_by_value(admin):
+    run(admin, HEADER + row("M1"))
+    old = Loan.objects.get().import_digest
+    columns = HEADER.strip().split(",")
+    values = row("M1").strip().split(",")
+    reordered = ",".join(reversed(columns)) + "\n" + ",".join(reversed(values)) + "\n"
+    assert counts(run(admin, reordered)) == (0, 0, 1, 0)
+    assert Loan.objects.get().import_digest not in ("", old)  # remembered under the new layout
+
+
+def test_a_branch_manager_gets_no_shortcut_into_another_branchs_loan(admin):
+    run(admin, HEADER + row("N1") + row("N2"))
+    other = BranchFactory(organization=admin.organization)
+    Loan.objects.filter(loan_number="N2").update(branch=other)
+    manager = BranchManagerFactory(
+        organization=admin.organization, branch=BranchFactory(organization=admin.organization)
+    )
+    Loan.objects.filter(loan_number="N1").update(branch=manager.branch)
+    loan_import = run(manager, HEADER + row("N1") + row("N2"), allow_partial=True)
+    assert counts(loan_import) == (0, 0, 1, 1)
+    assert [error["loan_number"] for error in loan_import.errors] == ["N2"]
+    assert "not yours to update" in loan_import.errors[0]["message"]
