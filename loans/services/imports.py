@@ -8,8 +8,8 @@ and nothing is written; with it the good rows are written and the bad ones repor
 Upsert by loan number within the organization. A row whose values equal the stored ones is "unchanged" and
 is not written at all (updated_at keeps its value), so re-importing a file changes nothing. A CSV row equal,
 byte for byte under the same columns, to the one the last import took for its loan (``Loan.import_digest``) is
-unchanged without being compared, so a change made in the app since is not undone by the same export again. Duplicate loan
-numbers inside one file reject every row that carries them.
+unchanged without being compared, so a change made in the app since is not undone by the same export again.
+Duplicate loan numbers inside one file reject every row that carries them.
 
 Two ways to write, one set of checks (the importers, ``finish_row`` and ``import_scope._Scope``):
 - PostgreSQL: ``import_copy.CopyRun`` streams the checked rows with COPY into a staging table and upserts
