@@ -52,9 +52,11 @@ class Activity(models.Model):
 
     Kind = ActivityKind
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # No single-column indexes on the organization and the opportunity: the report and timeline indexes lead
+    # with them (every index is one more write per entry; the first match writes ~178k entries).
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     opportunity = models.ForeignKey(
-        Opportunity, on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+        Opportunity, on_delete=models.CASCADE, null=True, blank=True, related_name="activities", db_index=False
     )
     # Denormalised from the opportunity (whose loan FK guarantees the borrower); no database FK, so the match's
     # set-based timeline inserts do not lock one borrower row per entry.
@@ -65,8 +67,9 @@ class Activity(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
     # The outreach message this entry is about (a plain id: the pipeline sits below outreach).
     message_id = models.BigIntegerField(null=True, blank=True)
+    # Indexed only where set (pipeline_activity_actor_idx): the match's and the providers' entries have none.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     from_stage = models.CharField(max_length=12, blank=True)
     to_stage = models.CharField(max_length=12, blank=True)
@@ -92,6 +95,8 @@ class Activity(models.Model):
             models.Index(fields=["opportunity", "-occurred_at"], name="pipeline_activity_timeline_idx"),
             # Reports: counts by kind over a period inside one organization.
             models.Index(fields=["organization", "kind", "occurred_at"], name="pipeline_activity_report_idx"),
+            # A user's entries (on_delete SET_NULL of the actor); entries without an actor are not indexed.
+            models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="pipeline_activity_actor_idx"),
         ]
 
     def __str__(self) -> str:

@@ -126,16 +126,29 @@ class Opportunity(models.Model):
 
     OPEN_STAGES = ("new", "contacted", "engaged", "appointment", "application")
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="opportunities")
+    # No single-column index: pipeline_opp_report_idx and pipeline_opp_board_org_idx lead with it.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="opportunities", db_index=False
+    )
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="opportunities")
-    # Denormalised from the loan by the match so the board filters and ranks without joins.
-    # No database FK on the denormalised borrower: the loan's own FK (PROTECT) already guarantees it exists, and
-    # the first match of a million-loan book would otherwise lock 176k borrower rows at commit (bench/match.py).
+    # Denormalised from the loan by the match so the board filters and ranks without joins. None of the three
+    # has a database FK: only the match's set-based statements write them, each from the loan row it joins, whose
+    # own FKs (borrower PROTECT, officer and branch) guarantee the rows exist; Django's on_delete still applies.
+    # PostgreSQL checks every FK of every inserted row one by one at commit, so on the first match of a
+    # million-loan book each of these was ~178k lookups (and, for the borrower, 178k row locks) for nothing
+    # (bench/match.py; pipeline migration 0007).
     borrower = models.ForeignKey(Borrower, on_delete=models.CASCADE, related_name="opportunities", db_constraint=False)
     loan_officer = models.ForeignKey(
-        LoanOfficer, on_delete=models.SET_NULL, null=True, blank=True, related_name="opportunities"
+        LoanOfficer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+        db_constraint=False,
     )
-    branch = models.ForeignKey(Branch, on_delete=models.SET_NULL, null=True, blank=True, related_name="opportunities")
+    branch = models.ForeignKey(
+        Branch, on_delete=models.SET_NULL, null=True, blank=True, related_name="opportunities", db_constraint=False
+    )
     product_type = models.CharField(max_length=12, choices=ProductType.choices)
     stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.NEW)
     stage_changed_at = models.DateTimeField(null=True, blank=True)

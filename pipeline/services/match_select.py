@@ -422,8 +422,14 @@ class MatchSelect:
         optimal = f"round(CAST({xstar} AS numeric), 3)" if pg else f"round({xstar}, 3)"
         cutoff = "CAST(%(season_cutoff)s AS date)" if pg else "%(season_cutoff)s"
         seasoned = f"(s.made >= %(season_payments)s AND s.first_payment_date <= {cutoff})"
+        # Only the columns the later statements read: the work table is written once and read back by each of them.
+        kept = """s.loan_id, s.borrower_id, s.loan_officer_id, s.branch_id, s.product_type, s.note_rate,
+                   s.rate_is_current, s.is_arm, s.market_series, s.market_rate, s.market_rate_date, s.opp_id,
+                   s.old_qualifies, s.remaining, s.current_balance, s.current_payment, s.new_payment, s.threshold,
+                   s.monthly_savings, s.total_interest_savings, s.closing_costs, s.break_even_months,
+                   s.net_benefit, s.spread"""
         final = f"""
-            SELECT s.*, {optimal} AS optimal_threshold, {seasoned} AS seasoning_ok,
+            SELECT {kept}, {optimal} AS optimal_threshold, {seasoned} AS seasoning_ok,
                    CASE WHEN s.product_type = 'va'
                         THEN (s.drop_ok AND s.break_even_months <= %(va_recoup)s) END AS va_irrrl_ok,
                    CASE WHEN s.product_type = 'fha' THEN s.drop_ok END AS fha_streamline_ok
