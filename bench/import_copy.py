@@ -8,6 +8,7 @@
 3. Import: ``loan_import_file`` (what ``import_loans`` runs: store, check every row, write, one pass) on an
    organization without loans: every row created.
 4. Re-import of the same file: every row unchanged, nothing written (the row digests: nothing parsed either).
+   Then the file a day later: one loan in ten changed (parsed, checked and written), the rest unchanged.
 5. The schema's floor: the rows of step 3 inserted again by plain SQL into the same tables (indexes, deferred
    foreign keys forced), rolled back: the least any import into this schema can take.
 
@@ -92,6 +93,20 @@ def schema_floor(organization: Organization, baseline: float) -> float:
     return seconds
 
 
+def with_changes(path: Path, target: Path, every: int = 10) -> int:
+    """The same export a day later: every ``every``-th loan's DTI changed (the rest byte for byte the same)."""
+    changed = 0
+    with path.open(encoding="utf-8", newline="") as source, target.open("w", encoding="utf-8", newline="") as out:
+        reader, writer = csv.reader(source), csv.writer(out)
+        writer.writerow(next(reader))
+        for index, record in enumerate(reader):
+            if index % every == 0:
+                record[-1] = "49.9"
+                changed += 1
+            writer.writerow(record)
+    return changed
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -168,6 +183,10 @@ def main() -> None:
         assert first.status == LoanImport.Status.COMMITTED and first.created_count == first.total_rows, first.errors[:5]
         again, reimport_s = timed_import("re-import (every row same)", organization, path, baseline)
         assert again.unchanged_count == again.total_rows, (again.created_count, again.updated_count)
+        changed_path = Path(tmp) / "changed.csv"
+        changed = with_changes(path, changed_path)
+        daily, _daily_s = timed_import("re-import (10 % changed)", organization, changed_path, baseline)
+        assert (daily.updated_count, daily.unchanged_count) == (changed, daily.total_rows - changed)
         print(f"loans in the database: {Loan.objects.filter(organization=organization).count():,}")
         if connection.vendor == "postgresql":
             schema_floor(organization, baseline)
