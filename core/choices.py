@@ -25,6 +25,7 @@ def choices_check(field: str, choices: type[models.TextChoices], name: str) -> m
     """A CheckConstraint that backs a TextChoices field in the database."""
     return models.CheckConstraint(condition=models.Q(**{f"{field}__in": choices.values}), name=name)
 
+
 def term_bucket(term_months: int) -> int:
     """Loans of 15 years or less are priced by 15-year series, longer ones by 30-year series."""
     return 180 if term_months <= 180 else 360

@@ -58,6 +58,7 @@ TOKENS: dict[str, str] = {
     "unsubscribe_link": "One-click unsubscribe link (emails always get one in the footer too)",
 }
 
+
 class SandboxEngine(Engine):
     """Django's engine with only ``outreach.template_sandbox``'s tags and filters built in (no loops, no padding,
     no loaders): a manager's template cannot make a worker or a preview build an unbounded message."""

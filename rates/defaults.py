@@ -29,4 +29,3 @@ MAPPINGS: dict[tuple[str, int], tuple[str, str]] = {
     (ProductType.USDA, 360): ("OBMMIUSDA30YF", "MORTGAGE30US"),
     (ProductType.USDA, 180): ("MORTGAGE15US", "MORTGAGE15US"),
 }
-

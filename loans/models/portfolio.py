@@ -32,9 +32,7 @@ class BorrowerQuerySet(TenantQuerySet):
 
 class Borrower(models.Model):
     # No index of its own: both Meta indexes start with it (one index fewer to write per imported borrower).
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="borrowers", db_index=False
-    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="borrowers", db_index=False)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField(blank=True)

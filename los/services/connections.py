@@ -148,4 +148,3 @@ def los_connection_test(*, connection: LosConnection, **options: Any) -> tuple[b
     except (FolderError, OSError) as exc:
         return False, f"Cannot read {connection.folder}: {exc}"
     return True, f"Folder {connection.folder} is readable; {len(waiting)} export file(s) waiting."
-
