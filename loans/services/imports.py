@@ -13,7 +13,7 @@ Duplicate loan numbers inside one file reject every row that carries them.
 
 Two ways to write, one set of checks (the importers, ``finish_row`` and ``import_scope._Scope``):
 - PostgreSQL: ``import_copy.CopyRun`` streams the checked rows with COPY into a staging table and upserts
-  them set-based (a million rows in well under a minute; bench/import_copy.py).
+  them set-based (bench/import_copy.py; its figures are in the README).
 - SQLite (the embedded default): rows are handled in batches of ``BATCH_SIZE`` (existing loans and borrowers
   looked up per batch, bulk_create / bulk_update per batch).
 Memory stays bounded for big files either way: rows are streamed from the stored file; only the loan numbers
