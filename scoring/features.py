@@ -97,13 +97,53 @@ def _product_flag(product: str, float_type: str) -> str:
     return f"CAST(CASE WHEN v.product_type = '{product}' THEN 1 ELSE 0 END AS {float_type})"
 
 
-def features_cte(*, population: str) -> str:
+def _age_months(days: str, float_type: str) -> str:
+    return f"FLOOR(CAST({days} AS {float_type}) / CAST(30.4375 AS {float_type}))"
+
+
+def changed_cte() -> str:
+    """``changed``: the open opportunities whose inputs may differ from the previous scoring's (as of
+    ``%(prev_asof)s``), so the nightly UPDATE computes only them. An input changes only when one of these does:
+
+    * the opportunity has no score yet, or its row was written since ``%(watermark)s`` (the match's figures, a
+      stage change), or its loan's (an import: credit score, valuation, state, note date);
+    * its loan age in whole months is not the one of the previous run;
+    * its timeline has an engagement entry recorded since ``%(watermark)s``, or one whose time entered the
+      counted span (after the previous as-of time) or left the 90-day window since.
+
+    Everything else (the model, the house price indexes, the cash-out LTVs, this query) changes every row at
+    once: ``scoring.services.scores`` then scores all of them instead.
+    """
+    d = dialect()
+    scored = "o.organization_id = %(org)s AND o.stage IN ({})".format(", ".join(f"'{s}'" for s in SCORED_STAGES))
+    now_age = _age_months(d["days"].format(d="l.note_date"), d["float"])
+    prev_age = _age_months(d["days"].format(d="l.note_date").replace("%(asof_date)s", "%(prev_date)s"), d["float"])
+    return f""", changed AS MATERIALIZED (
+    SELECT o.id
+      FROM {OPPORTUNITY} o
+      JOIN {LOAN} l ON l.id = o.loan_id
+     WHERE {scored}
+       AND (o.score IS NULL OR o.updated_at >= %(watermark)s OR l.updated_at >= %(watermark)s
+            OR {now_age} <> {prev_age})
+    UNION
+    SELECT a.opportunity_id
+      FROM {ACTIVITY} a
+     WHERE a.organization_id = %(org)s AND a.opportunity_id IS NOT NULL
+       AND a.kind IN ('opened', 'clicked', 'replied', 'booked', 'sent')
+       AND (a.created_at >= %(watermark)s
+            OR (a.occurred_at > %(prev_asof)s AND a.occurred_at <= %(asof)s)
+            OR (a.kind <> 'sent' AND a.occurred_at > %(prev_since)s AND a.occurred_at <= %(since)s))
+)"""
+
+
+def features_cte(*, population: str, changed_only: bool = False) -> str:
     """``WITH … features AS (…)``: one row per opportunity of ``population`` with every feature (float, NULL
     when unknown), the figures written to the opportunity, and for ``snapshot`` the outcome columns.
 
     population: ``open`` (the organization's opportunities before application), ``one`` (``%(opportunity)s``)
     or ``snapshot`` (opportunities matched before the as-of time that had not reached an outcome or closed by
-    then; ``label`` = reached an application within the next 90 days).
+    then; ``label`` = reached an application within the next 90 days). ``changed_only`` (with ``open``): only
+    the opportunities of ``changed_cte``.
     """
     d = dialect()
     f = d["float"]
@@ -114,6 +154,10 @@ def features_cte(*, population: str) -> str:
         "one": "o.organization_id = %(org)s AND o.id = %(opportunity)s",
         "snapshot": "o.organization_id = %(org)s AND o.first_matched_at < %(asof)s",
     }[population]
+    changed = changed_cte() if changed_only else ""
+    only_changed = "\n       AND a.opportunity_id IN (SELECT c.id FROM changed c)" if changed_only else ""
+    if changed_only:
+        where += " AND o.id IN (SELECT c.id FROM changed c)"
     snapshot = population == "snapshot"
     outcomes_cte = (
         f""", outcomes AS (
@@ -164,7 +208,7 @@ WITH latest_quarter AS (
       FROM {PRODUCT} p
      WHERE p.organization_id = %(org)s AND p.is_active
      GROUP BY p.product_type
-), engagement AS (
+){changed}, engagement AS (
     SELECT a.opportunity_id,
            SUM(CASE WHEN a.kind = 'opened' AND a.occurred_at > %(since)s THEN 1 ELSE 0 END) AS opens,
            SUM(CASE WHEN a.kind = 'clicked' AND a.occurred_at > %(since)s THEN 1 ELSE 0 END) AS clicks,
@@ -173,7 +217,7 @@ WITH latest_quarter AS (
            SUM(CASE WHEN a.kind = 'sent' THEN 1 ELSE 0 END) AS touches
       FROM {ACTIVITY} a
      WHERE a.organization_id = %(org)s AND a.opportunity_id IS NOT NULL AND a.occurred_at <= %(asof)s
-       AND a.kind IN ('opened', 'clicked', 'replied', 'booked', 'sent')
+       AND a.kind IN ('opened', 'clicked', 'replied', 'booked', 'sent'){only_changed}
      GROUP BY a.opportunity_id
 ){outcomes_cte}, valued AS MATERIALIZED (
     SELECT o.id, o.spread, o.monthly_savings, o.total_interest_savings, o.current_balance, o.product_type,

@@ -92,6 +92,8 @@ class Activity(models.Model):
             models.Index(fields=["opportunity", "-occurred_at"], name="pipeline_activity_timeline_idx"),
             # Reports: counts by kind over a period inside one organization.
             models.Index(fields=["organization", "kind", "occurred_at"], name="pipeline_activity_report_idx"),
+            # Scoring (scoring.features.changed_cte): the entries recorded since the previous nightly run.
+            models.Index(fields=["organization", "created_at"], name="pipeline_activity_recorded_idx"),
         ]
 
     def __str__(self) -> str:
