@@ -9,7 +9,8 @@ FHFA indexes. The book is dated two days back (loans, opportunities and timeline
 production). Then it times the scoring three times with the active model (prior weights): the first run (no
 previous run: every opportunity computed and written), the rerun (nothing changed: only the changed
 opportunities are computed, none), and the next night (a day later: the loans whose age turned a month and the
-engagement that left the 90-day window). Use a database of its own: the bench organization is rebuilt at will.
+engagement that left the 90-day window), with a VACUUM (not timed) after a run that rewrote most of the table, as
+autovacuum would. Use a database of its own: the bench organization is rebuilt at will.
 """
 
 from __future__ import annotations
@@ -155,6 +156,10 @@ def main() -> None:
             f"{label}: {seconds:.2f} s — {'full' if run.full else 'changed only'}, scored {run.scored:,}, "
             f"written {run.changed:,}; load {os.getloadavg()[0]:.1f}"
         )
+        if run.changed > open_count // 5:
+            # Autovacuum's turn after a rewrite of most of the table (this bench's server may run without it):
+            # without it the next night's updates found no room on their pages and went to all twelve indexes.
+            vacuum()
     scored = Opportunity.objects.filter(organization=org, score__isnull=False).count()
     valued = Opportunity.objects.filter(organization=org, estimated_value_quarter__isnull=False).count()
     print(f"{scored:,} with a score, {valued:,} marked to market; peak RSS {bench_match.peak_rss_mb():.0f} MB")

@@ -76,7 +76,8 @@ FIGURES = ("estimated_value", "estimated_value_quarter", "current_ltv_pct", "equ
 _DIALECT = {
     "postgresql": {
         "float": "double precision",
-        "quarter_start": "CAST(date_trunc('quarter', {d}) AS date)",
+        # On a timestamp without time zone: date_trunc of a date goes through timestamptz and the session's zone.
+        "quarter_start": "CAST(date_trunc('quarter', CAST({d} AS timestamp)) AS date)",
         "days": "(CAST(%(asof_date)s AS date) - {d})",
         "greatest": "GREATEST",
         "least": "LEAST",
