@@ -16,7 +16,7 @@ from django.utils import timezone
 from pipeline.models import Activity, Opportunity
 from scoring.features import FEATURE_NAMES, feature_rows
 from scoring.models import HousePriceIndex, PropensityModel
-from scoring.services.scores import FULL_EVERY, OVERLAP, opportunities_score
+from scoring.services.scores import FULL_EVERY, opportunities_score
 from scoring.services.training import active_model, propensity_train
 from tests.factories import ActivityFactory, LoanFactory, OpportunityFactory
 from tests.scoring.conftest import NOW, synthetic_history
@@ -94,9 +94,10 @@ def test_a_new_engagement_event_is_scored_the_next_night(book, officer, frozen):
 
 
 def test_an_event_recorded_late_by_a_transaction_open_during_the_previous_run_is_seen(book, officer, frozen):
-    """Stamped (created_at) before the previous run started, committed after it: within OVERLAP."""
+    """Stamped (created_at) before the previous run started, committed after it: within scores.OVERLAP."""
     click = ActivityFactory(opportunity=book[2], kind=Activity.Kind.CLICKED, occurred_at=NOW - dt.timedelta(hours=2))
-    Activity.objects.filter(pk=click.pk).update(created_at=NOW - OVERLAP / 2)
+    # A webhook's transaction stamped it half an hour before the previous run started and committed after it.
+    Activity.objects.filter(pk=click.pk).update(created_at=NOW - dt.timedelta(minutes=30))
     run = next_night(frozen, officer.organization)
     assert not run.full and run.changed == 1
     assert_scores_are_the_models(officer.organization, NEXT_NIGHT)
