@@ -1,4 +1,4 @@
-"""The nightly scoring: one set-based statement per organization, after the match.
+"""The nightly scoring: one set-based UPDATE per organization, after the match.
 
 The active model's coefficients go into the statement as parameters: for every open opportunity before
 application, score = 1 / (1 + exp(−z)) with z = intercept + Σ weight · (COALESCE(feature, fill) − mean) / scale,
@@ -11,9 +11,9 @@ since the previous run (the model and its coefficients, the house price indexes 
 the organization's cash-out LTVs, the query itself: ``inputs_fingerprint``), on the first run, when the previous
 run is as of a later time, and at least once every ``FULL_EVERY``; otherwise only the opportunities of
 ``scoring.features.changed_select`` (their row, their loan or their timeline changed, or their loan age turned a
-month), which on a quiet night is a few percent of the book. Rows are found changed by their ``updated_at`` /
-``created_at`` from ``OVERLAP`` before the previous run started, so a writer that stamped its rows before that run
-and committed after it is still seen.
+month), written first into a temporary table, which on a quiet night holds a few percent of the book. Rows are
+found changed by their ``updated_at`` / ``created_at`` from ``OVERLAP`` before the previous run started, so a
+writer that stamped its rows before that run and committed after it is still seen.
 """
 
 from __future__ import annotations
