@@ -18,7 +18,7 @@ from scoring.features import FEATURE_NAMES, feature_rows
 from scoring.models import HousePriceIndex, PropensityModel
 from scoring.services.scores import FULL_EVERY, opportunities_score
 from scoring.services.training import active_model, propensity_train
-from tests.factories import ActivityFactory, LoanFactory, OpportunityFactory
+from tests.factories import ActivityFactory, LoanFactory, LoanProductFactory, OpportunityFactory
 from tests.scoring.conftest import NOW, synthetic_history
 
 NEXT_NIGHT = NOW + dt.timedelta(days=1)
@@ -181,3 +181,17 @@ def test_a_retrained_model_rescores_every_opportunity(frozen, hpi, officer):
     stored = dict(Opportunity.objects.filter(pk__in=expected).values_list("pk", "score"))
     assert len(stored) > 50 and len(opportunities) > len(stored) / 2
     assert stored == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_changed_cash_out_ltv_rescores_everything(book, officer, frozen):
+    frozen.move_to(NOW + dt.timedelta(hours=5), tick=False)
+    product = LoanProductFactory(organization=officer.organization, max_ltv_cash_out=Decimal("80.00"))
+    assert opportunities_score(organization=officer.organization).full  # a product's cash-out LTV appeared
+    rooms = dict(Opportunity.objects.filter(pk__in=[o.pk for o in book]).values_list("pk", "cash_out_room"))
+    product.max_ltv_cash_out = Decimal("90.00")
+    product.save()
+    run = next_night(frozen, officer.organization)
+    assert run.full and run.changed == 3
+    for opportunity in Opportunity.objects.filter(pk__in=[o.pk for o in book]):
+        assert opportunity.cash_out_room > rooms[opportunity.pk]
+    assert_scores_are_the_models(officer.organization, NEXT_NIGHT)
