@@ -51,6 +51,7 @@ def prepare(org, n: int) -> None:  # type: ignore[no-untyped-def]
                  WHERE organization_id = %s""",
             [org.pk],
         )
+        cursor.execute(f"DELETE FROM {ScoringRun._meta.db_table} WHERE organization_id = %s", [org.pk])
         cursor.execute(f"DELETE FROM {Activity._meta.db_table} WHERE organization_id = %s", [org.pk])
         cursor.execute(f"DELETE FROM {Opportunity._meta.db_table} WHERE organization_id = %s", [org.pk])
         cursor.execute(

@@ -135,10 +135,11 @@ def inputs_fingerprint(*, organization: Organization, model: PropensityModel, as
 
 
 def _previous_run(*, organization: Organization, inputs: str, now: dt.datetime) -> ScoringRun | None:
-    """The run an incremental scoring may start from: the latest one, on the same inputs, not after ``now``,
-    with a full run within ``FULL_EVERY``; None means: score every open opportunity."""
+    """The run an incremental scoring may start from: the last one written (the state the rows are in), on the
+    same inputs, not as of a time after ``now``, with a full run within ``FULL_EVERY``; None means: score every
+    open opportunity."""
     runs = ScoringRun.objects.filter(organization=organization)
-    previous = runs.first()
+    previous = runs.order_by("-pk").first()
     if previous is None or previous.inputs != inputs or previous.started_at > now:
         return None
     if not runs.filter(full=True, started_at__gt=now - FULL_EVERY).exists():

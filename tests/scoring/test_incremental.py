@@ -195,3 +195,18 @@ def test_a_changed_cash_out_ltv_rescores_everything(book, officer, frozen):
     for opportunity in Opportunity.objects.filter(pk__in=[o.pk for o in book]):
         assert opportunity.cash_out_room > rooms[opportunity.pk]
     assert_scores_are_the_models(officer.organization, NEXT_NIGHT)
+
+
+def test_the_next_run_starts_from_the_last_run_written_not_the_latest_as_of(frozen, hpi, officer):
+    """A run as of tomorrow, then one as of tonight (the rows are tonight's): tomorrow's next run must still see
+    what changed since tonight, here a loan age turning a month."""
+    turning = created_days_ago(frozen, officer, note_date=NEXT_NIGHT.date() - dt.timedelta(days=1096))
+    frozen.move_to(NEXT_NIGHT, tick=False)
+    assert opportunities_score(organization=officer.organization).full
+    frozen.move_to(NOW, tick=False)
+    assert opportunities_score(organization=officer.organization).full  # the previous run is as of a later time
+    frozen.move_to(NEXT_NIGHT + dt.timedelta(hours=1), tick=False)
+    run = opportunities_score(organization=officer.organization)
+    assert not run.full and run.changed == 1
+    assert Opportunity.objects.get(pk=turning.pk).score is not None
+    assert_scores_are_the_models(officer.organization, NEXT_NIGHT + dt.timedelta(hours=1))
