@@ -13,6 +13,9 @@ cash-out LTV of the organization's active products of the loan's type (80 % with
 Loan age is in whole months, so a score moves when something about the opportunity moves (engagement, the index,
 a new month), not every night by a day's age: the nightly UPDATE then writes only the rows that changed.
 
+The features are doubles, computed in double precision from the stored values (LTV and equity unrounded); the
+figures written for people to read (estimated value, LTV, equity, cash-out room) are exact numerics, rounded once.
+
 Engagement counts the opportunity's timeline (``loans.Activity``): opens, clicks, replies and bookings in the 90
 days up to the as-of time, and every message sent before it ("touches").
 """
@@ -73,7 +76,8 @@ FIGURES = ("estimated_value", "estimated_value_quarter", "current_ltv_pct", "equ
 _DIALECT = {
     "postgresql": {
         "float": "double precision",
-        "quarter_start": "CAST(date_trunc('quarter', {d}) AS date)",
+        # On a timestamp without time zone: date_trunc of a date goes through timestamptz and the session's zone.
+        "quarter_start": "CAST(date_trunc('quarter', CAST({d} AS timestamp)) AS date)",
         "days": "(CAST(%(asof_date)s AS date) - {d})",
         "greatest": "GREATEST",
         "least": "LEAST",
@@ -97,13 +101,57 @@ def _product_flag(product: str, float_type: str) -> str:
     return f"CAST(CASE WHEN v.product_type = '{product}' THEN 1 ELSE 0 END AS {float_type})"
 
 
-def features_cte(*, population: str) -> str:
+def _age_months(days: str, float_type: str) -> str:
+    return f"FLOOR(CAST({days} AS {float_type}) / CAST(30.4375 AS {float_type}))"
+
+
+CHANGED_TABLE = "scoring_changed"  # a temporary table, for the one transaction of a scoring run
+
+
+def changed_select() -> str:
+    """The ids of the open opportunities whose inputs may differ from the previous scoring's (as of
+    ``%(prev_asof)s``), for the nightly UPDATE to compute only them. An input changes only when one of these does:
+
+    * the opportunity has no score yet, or its row was written since ``%(watermark)s`` (the match's figures, a
+      stage change, a new opportunity), or its loan's (an import: credit score, valuation, state, note date);
+    * its loan age in whole months is not the one of the previous run;
+    * its timeline has an engagement entry recorded since ``%(watermark)s``, or one whose time entered the
+      counted span (after the previous as-of time) or left the 90-day window since.
+
+    Everything else (the model, the house price indexes, the cash-out LTVs, this query) changes every row at
+    once: ``scoring.services.scores`` then scores all of them instead. One pass over the opportunities (the
+    loans' part as a hashed list), one over the loans, and the timeline's recording-time index.
+    """
+    d = dialect()
+    scored = "o.organization_id = %(org)s AND o.stage IN ({})".format(", ".join(f"'{s}'" for s in SCORED_STAGES))
+    now_age = _age_months(d["days"].format(d="l.note_date"), d["float"])
+    prev_age = _age_months(d["days"].format(d="l.note_date").replace("%(asof_date)s", "%(prev_date)s"), d["float"])
+    return f"""SELECT o.id
+      FROM {OPPORTUNITY} o
+     WHERE {scored}
+       AND (o.score IS NULL OR o.updated_at >= %(watermark)s
+            OR o.loan_id IN (SELECT l.id
+                               FROM {LOAN} l
+                              WHERE l.organization_id = %(org)s
+                                AND (l.updated_at >= %(watermark)s OR {now_age} <> {prev_age})))
+    UNION
+    SELECT a.opportunity_id
+      FROM {ACTIVITY} a
+     WHERE a.organization_id = %(org)s AND a.opportunity_id IS NOT NULL
+       AND a.kind IN ('opened', 'clicked', 'replied', 'booked', 'sent')
+       AND (a.created_at >= %(watermark)s
+            OR (a.occurred_at > %(prev_asof)s AND a.occurred_at <= %(asof)s)
+            OR (a.kind <> 'sent' AND a.occurred_at > %(prev_since)s AND a.occurred_at <= %(since)s))"""
+
+
+def features_cte(*, population: str, changed_only: bool = False) -> str:
     """``WITH … features AS (…)``: one row per opportunity of ``population`` with every feature (float, NULL
     when unknown), the figures written to the opportunity, and for ``snapshot`` the outcome columns.
 
     population: ``open`` (the organization's opportunities before application), ``one`` (``%(opportunity)s``)
     or ``snapshot`` (opportunities matched before the as-of time that had not reached an outcome or closed by
-    then; ``label`` = reached an application within the next 90 days).
+    then; ``label`` = reached an application within the next 90 days). ``changed_only`` (with ``open``): only
+    the opportunities in ``CHANGED_TABLE`` (``changed_select``, written first by the scoring).
     """
     d = dialect()
     f = d["float"]
@@ -114,6 +162,9 @@ def features_cte(*, population: str) -> str:
         "one": "o.organization_id = %(org)s AND o.id = %(opportunity)s",
         "snapshot": "o.organization_id = %(org)s AND o.first_matched_at < %(asof)s",
     }[population]
+    only_changed = f"\n       AND a.opportunity_id IN (SELECT c.id FROM {CHANGED_TABLE} c)" if changed_only else ""
+    if changed_only:
+        where += f" AND o.id IN (SELECT c.id FROM {CHANGED_TABLE} c)"
     snapshot = population == "snapshot"
     outcomes_cte = (
         f""", outcomes AS (
@@ -173,7 +224,7 @@ WITH latest_quarter AS (
            SUM(CASE WHEN a.kind = 'sent' THEN 1 ELSE 0 END) AS touches
       FROM {ACTIVITY} a
      WHERE a.organization_id = %(org)s AND a.opportunity_id IS NOT NULL AND a.occurred_at <= %(asof)s
-       AND a.kind IN ('opened', 'clicked', 'replied', 'booked', 'sent')
+       AND a.kind IN ('opened', 'clicked', 'replied', 'booked', 'sent'){only_changed}
      GROUP BY a.opportunity_id
 ){outcomes_cte}, valued AS MATERIALIZED (
     SELECT o.id, o.spread, o.monthly_savings, o.total_interest_savings, o.current_balance, o.product_type,
@@ -205,9 +256,9 @@ WITH latest_quarter AS (
            CAST(v.spread AS {f}) AS spread,
            CAST(v.monthly_savings AS {f}) AS monthly_savings,
            CAST(v.total_interest_savings AS {f}) AS lifetime_savings,
-           CAST(CASE WHEN v.estimated_value > 0 THEN ROUND(100 * v.current_balance / v.estimated_value, 2) END AS {f})
-               AS current_ltv,
-           CAST(v.estimated_value - v.current_balance AS {f}) AS equity,
+           CASE WHEN v.estimated_value > 0
+                THEN 100 * CAST(v.current_balance AS {f}) / CAST(v.estimated_value AS {f}) END AS current_ltv,
+           CAST(v.estimated_value AS {f}) - CAST(v.current_balance AS {f}) AS equity,
            CAST(FLOOR(CAST(v.age_days AS {f}) / CAST(30.4375 AS {f})) AS {f}) AS months_since_origination,
            CAST(v.current_balance AS {f}) AS balance,
            CAST(v.credit_score AS {f}) AS credit_score,

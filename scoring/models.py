@@ -156,6 +156,12 @@ class ScoringRun(models.Model):
     scored = models.PositiveIntegerField(default=0, help_text="Open opportunities before application.")
     changed = models.PositiveIntegerField(default=0, help_text="Rows whose score or figures changed.")
     routed_proactive = models.PositiveIntegerField(default=0)
+    full = models.BooleanField(
+        default=True, help_text="Every open opportunity computed; otherwise only those whose inputs changed."
+    )
+    inputs = models.CharField(
+        max_length=64, blank=True, help_text="Digest of the model, the indexes and the cash-out LTVs it scored with."
+    )
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()

@@ -97,6 +97,8 @@ class Activity(models.Model):
             models.Index(fields=["organization", "kind", "occurred_at"], name="pipeline_activity_report_idx"),
             # A user's entries (on_delete SET_NULL of the actor); entries without an actor are not indexed.
             models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="pipeline_activity_actor_idx"),
+            # Scoring (scoring.features.changed_cte): the entries recorded since the previous nightly run.
+            models.Index(fields=["organization", "created_at"], name="pipeline_activity_recorded_idx"),
         ]
 
     def __str__(self) -> str:
