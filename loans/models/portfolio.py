@@ -279,6 +279,8 @@ class Loan(models.Model):
     import_digest = models.CharField(
         max_length=32,
         blank=True,
+        default="",
+        db_default="",  # rows written by plain SQL (benchmarks, data fixes) start with no digest too
         editable=False,
         help_text="Hash of the file row the last import took for this loan: the same row again is unchanged, "
         "skipped without parsing (changes made in the app since are kept).",
