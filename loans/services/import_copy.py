@@ -33,7 +33,6 @@ import queue
 import threading
 from collections.abc import Iterator
 from functools import cached_property
-from itertools import islice
 from typing import Any
 
 from django.db import connection, connections, transaction
@@ -68,13 +67,12 @@ def _stage_columns() -> list[tuple[str, str]]:
 
 
 class _Chunk:
-    __slots__ = ("errors", "has_duplicates", "lines", "rejected", "staged", "total", "unchanged")
+    __slots__ = ("errors", "has_duplicates", "lines", "rejected", "staged", "total")
 
     def __init__(self) -> None:
         self.has_duplicates = False
         self.total = 0
         self.rejected = 0
-        self.unchanged = 0  # rows known unchanged by their digest, never parsed
         self.errors: list[dict[str, Any]] = []
         self.lines: list[tuple[int, str]] = []  # every row's (line, loan number), for duplicates
         self.staged: list[tuple[Any, ...]] = []  # the good rows, in stage column order
@@ -122,7 +120,8 @@ class CopyRun:
         result.errors = []
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE _import_lines")
-            if hasattr(rows_source, "records"):  # a CSV: rows the last import took unchanged are never parsed
+            csv = hasattr(rows_source, "records")
+            if csv:  # rows the last import took unchanged are never parsed
                 todo = self._digests(cursor, rows_source, duplicates)
                 result.total, result.unchanged = todo.total, todo.total - todo.count
                 rows = _rows_to_parse(rows_source, todo) if todo.count else iter(())
@@ -132,19 +131,19 @@ class CopyRun:
             for chunk in chunks:
                 if chunk.has_duplicates and not duplicates:
                     raise _Restart
-                result.total += chunk.total
+                if not csv:  # (a CSV's rows were counted by its digest pass)
+                    result.total += chunk.total
                 result.rejected += chunk.rejected
                 result.errors.extend(chunk.errors)
                 self._load(cursor, chunk)
                 if chunk.staged:
                     self._upsert(cursor)
-            if not duplicates and not hasattr(rows_source, "records") and self._has_duplicates(cursor):
+            if not duplicates and not csv and self._has_duplicates(cursor):
                 raise _Restart
 
     def _chunks(self, rows: Iterator[LoanRow], duplicates: dict[str, list[int]], *, lines: bool) -> Iterator[_Chunk]:
         """Parse and check rows (runs in the worker thread: no database access here). With ``lines`` each chunk
-        counts its rows and carries every row's (line, loan number) for the duplicate check; without, the digest
-        pass has done both."""
+        carries every row's (line, loan number) for the duplicate check; without, the digest pass has done it."""
         chunk = _Chunk()
         first = True
         for row in rows:
@@ -155,18 +154,12 @@ class CopyRun:
                 chunk.lines.append((row.line, row.loan_number))
             self._check(chunk, row, duplicates)
             if chunk.total >= CHUNK_ROWS:
-                yield self._closed(chunk, lines)
+                chunk.has_duplicates = _repeats(chunk.lines)
+                yield chunk
                 chunk = _Chunk()
         if chunk.total:
-            yield self._closed(chunk, lines)
-
-    @staticmethod
-    def _closed(chunk: _Chunk, lines: bool) -> _Chunk:
-        if lines:
             chunk.has_duplicates = _repeats(chunk.lines)
-        else:
-            chunk.total = 0  # counted by the digest pass
-        return chunk
+            yield chunk
 
     def _check(self, chunk: _Chunk, row: LoanRow, duplicates: dict[str, list[int]]) -> None:
         """One parsed row: rejected with its errors, or staged with its officer and branch."""
@@ -367,12 +360,6 @@ def _rows_to_parse(source: Any, todo: _Todo) -> Iterator[LoanRow]:
             return
         if flags[line]:
             yield source.parse(line, record)
-
-
-def _batched(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def _repeats(lines: list[tuple[int, str]]) -> bool:

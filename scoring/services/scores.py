@@ -46,8 +46,9 @@ from scoring.services.training import model_ensure
 # PostgreSQL, for the one statement: its cost estimate crosses the JIT threshold, and compiling the expressions
 # took longer than evaluating them (0.8 s of a 100k run); the CTEs and hashes of a million rows stay in memory.
 STATEMENT_SETTINGS = {"jit": "off", "work_mem": "256MB"}
-# The UPDATE of a few percent of the book (the changed opportunities) reads them, their loans and their timeline
-# by index; at the default random_page_cost PostgreSQL scanned the million-row tables instead (a cached book).
+# Set for every run (the full runs were measured with it too): the UPDATE of a few percent of the book (the
+# changed opportunities) reads them, their loans and their timeline by index; at the default random_page_cost
+# PostgreSQL scanned the million-row tables instead (a cached book).
 CHANGED_SETTINGS = {"random_page_cost": "1.1"}
 Z_LIMIT = 35.0  # exp() stays finite; a probability this close to 0 or 1 differs from the exact one below 1e-15
 # Rows stamped this long before the previous run started count as changed: the longest writer (a million-row
@@ -171,13 +172,11 @@ def opportunities_score(*, organization: Organization, now: dt.datetime | None =
     with transaction.atomic():
         with connection.cursor() as cursor:
             previous_settings = _settings(cursor, STATEMENT_SETTINGS | CHANGED_SETTINGS)
-            _settings(cursor, STATEMENT_SETTINGS)
             if previous is not None:
                 cursor.execute(f"DROP TABLE IF EXISTS {CHANGED_TABLE}")
                 cursor.execute(*changed_statement(organization_id=organization.pk, asof=now, previous=previous))
                 if connection.vendor == "postgresql":
                     cursor.execute(f"ANALYZE {CHANGED_TABLE}")
-                _settings(cursor, CHANGED_SETTINGS)
             cursor.execute(sql, params)
             changed = cursor.rowcount
             if connection.vendor == "sqlite":  # Python's sqlite3 reports no rowcount for a WITH … UPDATE
